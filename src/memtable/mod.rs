@@ -1,0 +1,191 @@
+//! In-memory write buffers of one tenant.
+//!
+//! Invariants:
+//! 1. Per series, points are appended in sequence-number order (the WAL lock
+//!    orders inserts), so "appended later" means "written later" and
+//!    last-write-wins reduces to keeping the last of equal timestamps.
+//! 2. In-order appends are a push; the first out-of-order or duplicate point
+//!    clears the series' `sorted` flag, and readers and `freeze` sort then.
+//! 3. `bytes` is an upper bound of the heap held, for the engine's budget.
+//! 4. A frozen memtable never changes; it is dropped only after its segment
+//!    and manifest edit are durable and installed in the tenant's version.
+
+use std::collections::HashMap;
+
+use crate::model::{Columns, SeriesKey, ValueType};
+
+/// Identifies a series inside one tenant (index in its catalog).
+pub type SeriesId = u32;
+
+#[derive(Debug, Default)]
+struct SeriesBuffer {
+    cols: Columns,
+    /// True while `cols.ts` is strictly increasing.
+    sorted: bool,
+}
+
+/// The active, growing memtable.
+#[derive(Debug, Default)]
+pub struct Memtable {
+    series: HashMap<SeriesId, SeriesBuffer>,
+    bytes: usize,
+    points: usize,
+    min_seq: Option<u64>,
+    max_seq: Option<u64>,
+}
+
+impl Memtable {
+    /// Appends the points of one series written by batch `seq`.
+    pub fn insert(&mut self, id: SeriesId, cols: &Columns, seq: u64) {
+        if cols.is_empty() {
+            return;
+        }
+        let buf = self.series.entry(id).or_insert_with(|| SeriesBuffer {
+            cols: Columns::default(),
+            sorted: true,
+        });
+        let before = buf.cols.heap_bytes();
+        let in_order = buf.sorted
+            && buf
+                .cols
+                .ts
+                .last()
+                .is_none_or(|&l| cols.ts.first().is_some_and(|&f| f > l))
+            && cols.is_strictly_sorted();
+        buf.sorted = in_order;
+        buf.cols.extend_from(cols);
+        self.bytes += buf.cols.heap_bytes() - before;
+        self.points += cols.len();
+        self.min_seq = Some(self.min_seq.map_or(seq, |s| s.min(seq)));
+        self.max_seq = Some(self.max_seq.map_or(seq, |s| s.max(seq)));
+    }
+
+    /// Heap bytes held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Points held (duplicates included).
+    pub fn points(&self) -> usize {
+        self.points
+    }
+
+    /// True when nothing was inserted.
+    pub fn is_empty(&self) -> bool {
+        self.points == 0
+    }
+
+    /// Lowest sequence number inserted.
+    pub fn min_seq(&self) -> Option<u64> {
+        self.min_seq
+    }
+
+    /// A sorted, deduplicated copy of the points of `id` in `[from, to)`.
+    pub fn read_range(&self, id: SeriesId, from: i64, to: i64) -> Option<Columns> {
+        let buf = self.series.get(&id)?;
+        let mut out = Columns::default();
+        if buf.sorted {
+            let (s, e) = buf.cols.range_of(from, to);
+            out.extend_range(&buf.cols, s, e);
+        } else {
+            let mut all = buf.cols.clone();
+            all.sort_dedup_last_wins();
+            let (s, e) = all.range_of(from, to);
+            out.extend_range(&all, s, e);
+        }
+        (!out.is_empty()).then_some(out)
+    }
+
+    /// Freezes the memtable: sorts and deduplicates every series.
+    pub fn freeze(
+        self,
+        resolve: impl Fn(SeriesId) -> Option<(SeriesKey, ValueType)>,
+    ) -> FrozenMemtable {
+        let mut series: Vec<FrozenSeries> = self
+            .series
+            .into_iter()
+            .filter_map(|(id, mut buf)| {
+                if !buf.sorted {
+                    buf.cols.sort_dedup_last_wins();
+                }
+                let (key, value_type) = resolve(id)?;
+                Some(FrozenSeries {
+                    id,
+                    key,
+                    value_type,
+                    cols: buf.cols,
+                })
+            })
+            .collect();
+        series.sort_by(|a, b| a.key.cmp(&b.key));
+        let index = series.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+        FrozenMemtable {
+            series,
+            index,
+            bytes: self.bytes,
+            points: self.points,
+            min_seq: self.min_seq.unwrap_or(0),
+            max_seq: self.max_seq.unwrap_or(0),
+        }
+    }
+}
+
+/// One series of a frozen memtable: sorted, deduplicated.
+#[derive(Debug)]
+pub struct FrozenSeries {
+    pub id: SeriesId,
+    pub key: SeriesKey,
+    pub value_type: ValueType,
+    pub cols: Columns,
+}
+
+/// An immutable memtable waiting to be flushed.
+#[derive(Debug)]
+pub struct FrozenMemtable {
+    /// Sorted by series key (the segment's order).
+    pub series: Vec<FrozenSeries>,
+    index: HashMap<SeriesId, usize>,
+    pub bytes: usize,
+    pub points: usize,
+    pub min_seq: u64,
+    pub max_seq: u64,
+}
+
+impl FrozenMemtable {
+    /// The points of `id` in `[from, to)`.
+    pub fn read_range(&self, id: SeriesId, from: i64, to: i64) -> Option<Columns> {
+        let s = self.series.get(*self.index.get(&id)?)?;
+        let (a, b) = s.cols.range_of(from, to);
+        let mut out = Columns::default();
+        out.extend_range(&s.cols, a, b);
+        (!out.is_empty()).then_some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols(ts: &[i64], v: u64) -> Columns {
+        let mut c = Columns::default();
+        for &t in ts {
+            c.push(t, v, None);
+        }
+        c
+    }
+
+    #[test]
+    fn out_of_order_and_duplicates_read_back_sorted_last_wins() {
+        let mut m = Memtable::default();
+        m.insert(0, &cols(&[1, 2, 3], 1), 1);
+        m.insert(0, &cols(&[2, 0], 2), 2);
+        let r = m.read_range(0, i64::MIN, i64::MAX).unwrap();
+        assert_eq!(r.ts, vec![0, 1, 2, 3]);
+        assert_eq!(r.values, vec![2, 1, 2, 1]);
+        assert_eq!(m.read_range(0, 1, 3).unwrap().ts, vec![1, 2]);
+        let key = SeriesKey::new("m", Vec::<(String, String)>::new()).unwrap();
+        let f = m.freeze(|_| Some((key.clone(), ValueType::I64)));
+        assert_eq!(f.read_range(0, 0, 10).unwrap().values, vec![2, 1, 2, 1]);
+        assert_eq!((f.min_seq, f.max_seq), (1, 2));
+    }
+}

@@ -1,0 +1,221 @@
+//! An open, immutable segment: its mapped bytes and its decoded index.
+//!
+//! Invariants:
+//! 1. `open` checks header, footer and index checksums and that every block
+//!    lies between the header and the index; blocks are checked (crc in the
+//!    block and in the index entry) each time they are read.
+//! 2. A `Segment` never changes after open. When it is marked obsolete, its file
+//!    is removed once the last `Arc<Segment>` (held by versions and queries)
+//!    is dropped, so no query ever loses a file it is reading.
+#![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::block::decode_block;
+use super::format::{check_header, BlockMeta, Footer, BLOCK_META_LEN, FOOTER_LEN, HEADER_LEN};
+use crate::bytes::{Cursor, DecodeError};
+use crate::error::{Error, Result};
+use crate::model::{Columns, SeriesKey, ValueType};
+use crate::vfs::{Mapping, Vfs};
+
+/// The index entry of one series in a segment.
+#[derive(Debug)]
+pub struct SegmentSeries {
+    pub key: SeriesKey,
+    pub value_type: ValueType,
+    pub blocks: Vec<BlockMeta>,
+}
+
+/// An open segment file.
+pub struct Segment {
+    pub id: u64,
+    path: String,
+    map: Mapping,
+    series: Vec<SegmentSeries>,
+    by_key: HashMap<SeriesKey, usize>,
+    points: u64,
+    obsolete: AtomicBool,
+    vfs: Arc<dyn Vfs>,
+}
+
+impl std::fmt::Debug for Segment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segment").field("path", &self.path).finish()
+    }
+}
+
+impl Segment {
+    /// Maps and validates the segment at `path`.
+    pub fn open(vfs: Arc<dyn Vfs>, path: &str, id: u64) -> Result<Segment> {
+        let map = vfs.map_readonly(path).map_err(|e| Error::io(path, e))?;
+        let series = parse_index((*map).as_ref()).map_err(|e| e.into_error(path))?;
+        let mut by_key = HashMap::with_capacity(series.len());
+        let mut points = 0;
+        for (i, s) in series.iter().enumerate() {
+            points += s.blocks.iter().map(|b| u64::from(b.count)).sum::<u64>();
+            if by_key.insert(s.key.clone(), i).is_some() {
+                let msg = format!("series {} listed twice", s.key);
+                return Err(DecodeError::invalid(0, msg).into_error(path));
+            }
+        }
+        Ok(Segment {
+            id,
+            path: path.to_string(),
+            map,
+            series,
+            by_key,
+            points,
+            obsolete: AtomicBool::new(false),
+            vfs,
+        })
+    }
+
+    /// The file's path relative to the engine root.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// File length in bytes.
+    pub fn file_len(&self) -> u64 {
+        (*self.map).as_ref().len() as u64
+    }
+
+    /// Points stored (sum of block counts).
+    pub fn points(&self) -> u64 {
+        self.points
+    }
+
+    /// Every series of the segment.
+    pub fn series(&self) -> &[SegmentSeries] {
+        &self.series
+    }
+
+    /// The index entry of `key`, if the segment holds it.
+    pub fn find(&self, key: &SeriesKey) -> Option<&SegmentSeries> {
+        self.by_key.get(key).and_then(|&i| self.series.get(i))
+    }
+
+    /// Decodes one block of a series, checking both checksums.
+    pub fn read_block(&self, series: &SegmentSeries, block: &BlockMeta) -> Result<Columns> {
+        let bytes = (*self.map).as_ref();
+        let end = block.offset.checked_add(u64::from(block.len));
+        let buf = end
+            .and_then(|e| bytes.get(block.offset as usize..e as usize))
+            .ok_or_else(|| DecodeError::invalid(block.offset, "block outside the file"))
+            .map_err(|e| e.into_error(&self.path))?;
+        let crc_at = buf.len().saturating_sub(4);
+        let stored = buf
+            .get(crc_at..)
+            .map(|b| b.iter().rev().fold(0u32, |a, &x| a << 8 | u32::from(x)));
+        if stored != Some(block.crc) {
+            let msg = "block crc differs from its index entry (misdirected write?)";
+            return Err(DecodeError::invalid(block.offset, msg).into_error(&self.path));
+        }
+        let cols = decode_block(buf, block.offset, series.value_type)
+            .map_err(|e| e.into_error(&self.path))?;
+        if cols.len() != block.count as usize
+            || cols.ts.first() != Some(&block.ts_min)
+            || cols.ts.last() != Some(&block.ts_max)
+        {
+            let msg = "block contents differ from its index entry";
+            return Err(DecodeError::invalid(block.offset, msg).into_error(&self.path));
+        }
+        Ok(cols)
+    }
+
+    /// Reads every block of every series (used by `verify`).
+    pub fn verify(&self) -> Result<u64> {
+        let mut points = 0;
+        for s in &self.series {
+            for b in &s.blocks {
+                points += self.read_block(s, b)?.len() as u64;
+            }
+        }
+        Ok(points)
+    }
+
+    /// Marks the file for removal once the last reference is gone.
+    pub fn mark_obsolete(&self) {
+        self.obsolete.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Segment {
+    fn drop(&mut self) {
+        if self.obsolete.load(Ordering::SeqCst) {
+            // Best effort: a file left behind is collected at the next open.
+            let _ = self.vfs.remove(&self.path);
+        }
+    }
+}
+
+fn parse_index(bytes: &[u8]) -> Result<Vec<SegmentSeries>, DecodeError> {
+    check_header(bytes)?;
+    let footer_at = bytes
+        .len()
+        .checked_sub(FOOTER_LEN)
+        .filter(|&f| f >= HEADER_LEN)
+        .ok_or_else(|| DecodeError::invalid(0, "file too short for a segment"))?;
+    let footer = Footer::decode(bytes.get(footer_at..).unwrap_or_default(), footer_at as u64)?;
+    let index_end = footer.index_offset.checked_add(footer.index_len);
+    if footer.index_offset < HEADER_LEN as u64 || index_end != Some(footer_at as u64) {
+        return Err(DecodeError::invalid(
+            footer_at as u64,
+            "index bounds do not fit the file",
+        ));
+    }
+    let index = bytes
+        .get(footer.index_offset as usize..footer_at)
+        .unwrap_or_default();
+    let got = crc32fast::hash(index);
+    if got != footer.index_crc {
+        let kind = crate::error::CorruptionKind::ChecksumMismatch {
+            expected: footer.index_crc,
+            got,
+        };
+        return Err(DecodeError::new(footer.index_offset, kind));
+    }
+    let mut c = Cursor::new(index, footer.index_offset);
+    let n = c.count(1)?;
+    let mut series = Vec::with_capacity(n.min(1 << 16));
+    for _ in 0..n {
+        series.push(parse_series(&mut c, footer.index_offset)?);
+    }
+    if c.remaining() != 0 {
+        return Err(c.invalid("trailing bytes in the index"));
+    }
+    Ok(series)
+}
+
+fn parse_series(c: &mut Cursor<'_>, blocks_end: u64) -> Result<SegmentSeries, DecodeError> {
+    let at = c.offset();
+    let key = SeriesKey::parse(c.str16()?).map_err(|e| DecodeError::invalid(at, e.to_string()))?;
+    let tag = c.u8()?;
+    let value_type =
+        ValueType::from_tag(tag).ok_or_else(|| c.invalid(format!("unknown value type {tag}")))?;
+    let n_blocks = c.count(BLOCK_META_LEN)?;
+    let mut blocks = Vec::with_capacity(n_blocks);
+    let mut prev_max: Option<i64> = None;
+    for _ in 0..n_blocks {
+        let at = c.offset();
+        let b = BlockMeta::decode(c)?;
+        let end = b.offset.checked_add(u64::from(b.len));
+        let in_file = b.offset >= HEADER_LEN as u64 && end.is_some_and(|e| e <= blocks_end);
+        let ordered = b.ts_min <= b.ts_max && prev_max.is_none_or(|p| p < b.ts_min);
+        if !in_file || !ordered || b.count == 0 {
+            return Err(DecodeError::invalid(
+                at,
+                "block entry out of bounds or out of order",
+            ));
+        }
+        prev_max = Some(b.ts_max);
+        blocks.push(b);
+    }
+    Ok(SegmentSeries {
+        key,
+        value_type,
+        blocks,
+    })
+}
