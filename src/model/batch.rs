@@ -63,8 +63,9 @@ impl WriteBatch {
         Ok(())
     }
 
-    /// The columns of `key`, created empty with `value_type` if absent.
-    fn columns_mut(&mut self, key: &SeriesKey, value_type: ValueType) -> Result<&mut Columns> {
+    /// The slot of `key` in this batch, created with `value_type` if absent.
+    /// Pushing through a slot skips hashing the key for every point.
+    pub fn slot(&mut self, key: &SeriesKey, value_type: ValueType) -> Result<usize> {
         let idx = match self.index.get(key) {
             Some(&i) => i,
             None => {
@@ -77,18 +78,43 @@ impl WriteBatch {
                 self.series.len() - 1
             }
         };
-        let s = self
-            .series
-            .get_mut(idx)
-            .ok_or_else(|| Error::invalid("batch", "index out of step"))?;
-        if s.value_type != value_type {
-            return Err(Error::TypeMismatch {
+        match self.series.get(idx) {
+            Some(s) if s.value_type != value_type => Err(Error::TypeMismatch {
                 series: s.key.to_string(),
                 existing: s.value_type.name(),
                 attempted: value_type.name(),
+            }),
+            Some(_) => Ok(idx),
+            None => Err(Error::invalid("batch", "slot index out of step")),
+        }
+    }
+
+    /// Adds a point to a slot from [`WriteBatch::slot`]; the value must have the
+    /// slot's type.
+    pub fn push_to_slot(&mut self, slot: usize, point: Point) -> Result<()> {
+        let s = self
+            .series
+            .get_mut(slot)
+            .ok_or_else(|| Error::invalid("batch slot", format!("{slot} does not exist")))?;
+        if s.value_type != point.value.value_type() {
+            return Err(Error::TypeMismatch {
+                series: s.key.to_string(),
+                existing: s.value_type.name(),
+                attempted: point.value.value_type().name(),
             });
         }
-        Ok(&mut s.cols)
+        s.cols.push(point.ts, point.value.to_bits(), point.quality);
+        self.points += 1;
+        Ok(())
+    }
+
+    /// The columns of `key`, created empty with `value_type` if absent.
+    fn columns_mut(&mut self, key: &SeriesKey, value_type: ValueType) -> Result<&mut Columns> {
+        let idx = self.slot(key, value_type)?;
+        self.series
+            .get_mut(idx)
+            .map(|s| &mut s.cols)
+            .ok_or_else(|| Error::invalid("batch", "index out of step"))
     }
 
     /// Adds a whole series' columns (used by WAL replay).
