@@ -84,6 +84,14 @@ impl EngineInner {
             .sync_dir(&t.dir)
             .map_err(|e| Error::io(t.dir.clone(), e))?;
         let segment = Arc::new(Segment::open(Arc::clone(&self.vfs), &path, id)?);
+        // The WAL must hold every record up to `flushed_seq` durably before the
+        // manifest says so: otherwise, in Periodic/None mode, power loss could
+        // keep this tenant's flushed batch but lose an earlier batch of another
+        // tenant (not a prefix), or leave a sequence gap in the WAL.
+        if let Err(e) = self.wal.sync() {
+            segment.mark_obsolete();
+            return Err(e);
+        }
         manifest.generation += 1;
         manifest.flushed_seq = manifest.flushed_seq.max(frozen.max_seq);
         manifest.next_segment_id = id + 1;
@@ -249,23 +257,20 @@ impl EngineInner {
             st.dropped = true;
             st.on_disk
         };
-        if on_disk {
-            let marker = join(&t.dir, DROPPED_MARKER);
-            if !self
-                .vfs
-                .exists(&marker)
-                .map_err(|e| Error::io(marker.clone(), e))?
-            {
-                let f = self
-                    .vfs
-                    .create(&marker)
-                    .map_err(|e| Error::io(marker.clone(), e))?;
-                f.sync_data().map_err(|e| Error::io(marker.clone(), e))?;
-            }
-            self.vfs
-                .sync_dir(&t.dir)
-                .map_err(|e| Error::io(t.dir.clone(), e))?;
+        // The marker is written even for a tenant only in the WAL: a crash
+        // while old WAL files are being removed must not resurrect part of it.
+        if !on_disk {
+            self.create_tenant_dir(&t.dir)?;
         }
+        let marker = join(&t.dir, DROPPED_MARKER);
+        let exists = self.vfs.exists(&marker);
+        if !exists.map_err(|e| Error::io(marker.clone(), e))? {
+            let f = self.vfs.create(&marker);
+            let f = f.map_err(|e| Error::io(marker.clone(), e))?;
+            f.sync_data().map_err(|e| Error::io(marker.clone(), e))?;
+        }
+        let synced = self.vfs.sync_dir(&t.dir);
+        synced.map_err(|e| Error::io(t.dir.clone(), e))?;
         let freed = t.read().mem_bytes();
         self.tenants
             .write()

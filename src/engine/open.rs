@@ -200,9 +200,9 @@ fn replay_record(
         return Ok(());
     }
     let before = st.active.bytes();
-    for s in rec.batch.series() {
+    for s in rec.batch.into_series() {
         let id = st.catalog.get_or_create(&s.key, s.value_type)?;
-        st.active.insert(id, &s.cols, rec.seq);
+        st.active.insert_owned(id, s.cols, rec.seq);
     }
     *mem_bytes += st.active.bytes() - before;
     Ok(())
@@ -224,10 +224,20 @@ fn start_threads(inner: &Arc<EngineInner>) -> Vec<std::thread::JoinHandle<()>> {
 fn run_periodic_sync(e: &EngineInner, interval: std::time::Duration) {
     let (lock, cv) = &e.signal;
     loop {
-        {
-            let g = lock.lock().unwrap_or_else(|p| p.into_inner());
-            let _ = cv.wait_timeout(g, interval);
+        // The condvar also wakes for flush signals: sleep out the whole interval.
+        let deadline = std::time::Instant::now() + interval;
+        let mut g = lock.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            let now = std::time::Instant::now();
+            if e.closed.load(Ordering::SeqCst) || now >= deadline {
+                break;
+            }
+            g = match cv.wait_timeout(g, deadline - now) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            };
         }
+        drop(g);
         if e.closed.load(Ordering::SeqCst) {
             return;
         }

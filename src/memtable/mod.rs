@@ -60,6 +60,20 @@ impl Memtable {
         self.max_seq = Some(self.max_seq.map_or(seq, |s| s.max(seq)));
     }
 
+    /// Like [`Memtable::insert`], but moves `cols` when the series is empty.
+    pub fn insert_owned(&mut self, id: SeriesId, cols: Columns, seq: u64) {
+        let empty = self.series.get(&id).is_none_or(|b| b.cols.is_empty());
+        if !empty || cols.is_empty() {
+            return self.insert(id, &cols, seq);
+        }
+        let sorted = cols.is_strictly_sorted();
+        self.bytes += cols.heap_bytes();
+        self.points += cols.len();
+        self.series.insert(id, SeriesBuffer { cols, sorted });
+        self.min_seq = Some(self.min_seq.map_or(seq, |s| s.min(seq)));
+        self.max_seq = Some(self.max_seq.map_or(seq, |s| s.max(seq)));
+    }
+
     /// Heap bytes held.
     pub fn bytes(&self) -> usize {
         self.bytes

@@ -120,10 +120,22 @@ impl WriteBatch {
     /// Adds a whole series' columns (used by WAL replay).
     pub(crate) fn push_series(&mut self, series: BatchSeries) -> Result<()> {
         let n = series.cols.len();
+        if !self.index.contains_key(&series.key) {
+            // The common case in replay: move the decoded columns, no copy.
+            self.index.insert(series.key.clone(), self.series.len());
+            self.series.push(series);
+            self.points += n;
+            return Ok(());
+        }
         let cols = self.columns_mut(&series.key, series.value_type)?;
         cols.extend_from(&series.cols);
         self.points += n;
         Ok(())
+    }
+
+    /// Takes the batch's series out (used by WAL replay to move columns).
+    pub(crate) fn into_series(self) -> Vec<BatchSeries> {
+        self.series
     }
 
     /// Total number of points.

@@ -33,7 +33,7 @@ pub fn encode_block(out: &mut Vec<u8>, value_type: ValueType, cols: &Columns) ->
     let ts = encode_ts(&cols.ts);
     let mut raw = Vec::with_capacity(cols.len() * 8);
     put_u64s(&mut raw, &cols.values);
-    let (value_codec, values) = match zstd::bulk::compress(&raw, 3) {
+    let (value_codec, values) = match zstd::bulk::compress(&raw, 1) {
         Ok(z) if z.len() * 10 < raw.len() * 9 => (VALUES_ZSTD, z),
         _ => (VALUES_RAW, raw),
     };
