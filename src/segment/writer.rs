@@ -30,9 +30,17 @@ pub struct WrittenSegment {
     pub ts_max: i64,
 }
 
-/// Encodes the whole segment in memory.
-pub fn encode_segment(series: &[SeriesToWrite<'_>]) -> (Vec<u8>, WrittenSegment) {
-    let mut out = Vec::new();
+/// Bytes buffered before they are appended to the file, so flushing a large
+/// memtable never holds its whole segment in memory.
+const WRITE_CHUNK_BYTES: usize = 1 << 20;
+
+/// Encodes a segment, handing out full chunks to `sink` as they fill up.
+fn encode_into(
+    series: &[SeriesToWrite<'_>],
+    sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+) -> std::io::Result<WrittenSegment> {
+    let mut out = Vec::with_capacity(WRITE_CHUNK_BYTES + (64 << 10));
+    let mut flushed: u64 = 0;
     out.extend_from_slice(&encode_header());
     let mut index = Vec::new();
     index.extend_from_slice(&(series.len() as u32).to_le_bytes());
@@ -54,11 +62,11 @@ pub fn encode_segment(series: &[SeriesToWrite<'_>]) -> (Vec<u8>, WrittenSegment)
             block.values.clear();
             block.quality = None;
             block.extend_range(s.cols, start, start + MAX_BLOCK_POINTS);
-            let offset = out.len() as u64;
+            let at = out.len();
             let crc = encode_block(&mut out, s.value_type, &block);
             let bm = BlockMeta {
-                offset,
-                len: (out.len() as u64 - offset) as u32,
+                offset: flushed + at as u64,
+                len: (out.len() - at) as u32,
                 crc,
                 count: block.len() as u32,
                 ts_min: block.ts.first().copied().unwrap_or(0),
@@ -69,17 +77,45 @@ pub fn encode_segment(series: &[SeriesToWrite<'_>]) -> (Vec<u8>, WrittenSegment)
             meta.ts_max = meta.ts_max.max(bm.ts_max);
             meta.points += u64::from(bm.count);
             bm.encode(&mut index);
+            if out.len() >= WRITE_CHUNK_BYTES {
+                sink(&out)?;
+                flushed += out.len() as u64;
+                out.clear();
+            }
         }
     }
     let footer = Footer {
-        index_offset: out.len() as u64,
+        index_offset: flushed + out.len() as u64,
         index_len: index.len() as u64,
         index_crc: crc32fast::hash(&index),
     };
     out.extend_from_slice(&index);
     out.extend_from_slice(&footer.encode());
-    meta.file_len = out.len() as u64;
-    (out, meta)
+    sink(&out)?;
+    meta.file_len = flushed + out.len() as u64;
+    Ok(meta)
+}
+
+/// Encodes the whole segment in memory (tests, fuzz corpora).
+pub fn encode_segment(series: &[SeriesToWrite<'_>]) -> (Vec<u8>, WrittenSegment) {
+    let mut bytes = Vec::new();
+    let mut sink = |chunk: &[u8]| {
+        bytes.extend_from_slice(chunk);
+        Ok(())
+    };
+    match encode_into(series, &mut sink) {
+        Ok(meta) => (bytes, meta),
+        // The in-memory sink never fails.
+        Err(_) => (
+            Vec::new(),
+            WrittenSegment {
+                file_len: 0,
+                points: 0,
+                ts_min: 0,
+                ts_max: 0,
+            },
+        ),
+    }
 }
 
 /// Writes and syncs a segment file at `path` (which must not exist).
@@ -88,13 +124,18 @@ pub fn write_segment(
     path: &str,
     series: &[SeriesToWrite<'_>],
 ) -> Result<WrittenSegment> {
-    let (bytes, meta) = encode_segment(series);
     let file = vfs.create(path).map_err(|e| Error::io(path, e))?;
-    let written = file.append(&bytes).and_then(|()| file.sync_data());
-    if let Err(e) = written {
-        drop(file);
-        let _ = vfs.remove(path);
-        return Err(Error::io(path, e));
+    let mut sink = |chunk: &[u8]| file.append(chunk);
+    let written = encode_into(series, &mut sink).and_then(|meta| {
+        file.sync_data()?;
+        Ok(meta)
+    });
+    match written {
+        Ok(meta) => Ok(meta),
+        Err(e) => {
+            drop(file);
+            let _ = vfs.remove(path);
+            Err(Error::io(path, e))
+        }
     }
-    Ok(meta)
 }
