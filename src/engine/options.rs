@@ -39,8 +39,8 @@ impl Options {
         self
     }
 
-    /// Bytes of memtables (active and frozen, all tenants) before a flush
-    /// starts; writers stall at twice this until flushes catch up.
+    /// Bytes of memtables (active and frozen, all tenants). A background flush
+    /// starts at half of it; writers stall at all of it until flushes catch up.
     pub fn with_memtable_budget(mut self, bytes: usize) -> Self {
         self.memtable_budget_bytes = bytes.max(1);
         self
