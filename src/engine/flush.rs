@@ -142,7 +142,8 @@ impl EngineInner {
     }
 
     /// Flushes before a write when memory is over budget (inline mode), or
-    /// waits for the background flusher when far over budget.
+    /// waits for the background flusher while memtables fill the whole budget
+    /// (it starts flushing at half the budget, see `after_write`).
     pub fn make_room(&self) -> Result<()> {
         let budget = self.opts.memtable_budget_bytes;
         if self.mem_bytes.load(Ordering::SeqCst) < budget {
@@ -154,7 +155,7 @@ impl EngineInner {
         self.notify(|s| s.flush_wanted = true);
         let (lock, cv) = &self.signal;
         let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
-        while self.mem_bytes.load(Ordering::SeqCst) >= budget.saturating_mul(2) {
+        while self.mem_bytes.load(Ordering::SeqCst) >= budget {
             if let Some(e) = &g.last_error {
                 return Err(Error::Io {
                     path: "background flush".into(),
@@ -172,9 +173,11 @@ impl EngineInner {
         Ok(())
     }
 
-    /// After a write: wake the flusher if memory or WAL is over budget.
+    /// After a write: wake the flusher when memtables hold half the budget
+    /// (so the other half takes writes while it runs) or the WAL is too big.
     pub fn after_write(&self) {
-        let over_mem = self.mem_bytes.load(Ordering::SeqCst) >= self.opts.memtable_budget_bytes;
+        let half = self.opts.memtable_budget_bytes / 2;
+        let over_mem = self.mem_bytes.load(Ordering::SeqCst) >= half;
         let over_wal = self.wal.total_bytes() >= self.opts.wal_max_bytes;
         if self.opts.background_flush && (over_mem || over_wal) {
             self.notify(|s| s.flush_wanted = true);
@@ -230,7 +233,8 @@ impl EngineInner {
             if self.closed.load(Ordering::SeqCst) {
                 return;
             }
-            let over_mem = self.mem_bytes.load(Ordering::SeqCst) >= self.opts.memtable_budget_bytes;
+            let half = self.opts.memtable_budget_bytes / 2;
+            let over_mem = self.mem_bytes.load(Ordering::SeqCst) >= half;
             let result = if over_mem {
                 self.flush_largest()
             } else if self.wal.total_bytes() >= self.opts.wal_max_bytes {
