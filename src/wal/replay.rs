@@ -66,15 +66,20 @@ pub fn replay(
     for (i, &index) in indexes.iter().enumerate() {
         let is_last = i + 1 == count;
         let path = join(dir, &wal_file_name(index));
-        let data = vfs
-            .read_all(&path)
+        // Mapped, not read: replay touches each byte once and copies it
+        // straight into the memtable. The map is dropped before any truncate.
+        let map = vfs
+            .map_readonly(&path)
             .map_err(|e| Error::io(path.clone(), e))?;
-        let first_seq = match decode_header(&data) {
+        let data: &[u8] = (*map).as_ref();
+        let first_seq = match decode_header(data) {
             Ok(s) => s,
             // Headers are synced before any record is written, so a last file
             // no longer than a header with a bad header never held a record.
             Err(_) if is_last && data.len() <= WAL_HEADER_LEN => {
-                remove_unborn_file(vfs.as_ref(), dir, &path, data.len(), &mut out)?;
+                let len = data.len();
+                drop(map);
+                remove_unborn_file(vfs.as_ref(), dir, &path, len, &mut out)?;
                 break;
             }
             Err(e) => return Err(e.into_error(&path)),
@@ -85,28 +90,33 @@ pub fn replay(
                 return Err(Error::corruption(&path, 0, CorruptionKind::Invalid(msg)));
             }
         }
-        let info = replay_file(
-            vfs.as_ref(),
+        let (info, torn_at) = replay_file(
             &path,
-            &data,
+            data,
             (index, first_seq, is_last),
             &mut out,
             &mut visit,
         )?;
+        let len = data.len() as u64;
+        drop(map);
+        if let Some(offset) = torn_at {
+            truncate_tail(vfs.as_ref(), &path, offset, len, &mut out)?;
+        }
         out.next_seq = Some(info.last_seq.map_or(first_seq, |s| s + 1));
         out.files.push(info);
     }
     Ok(out)
 }
 
+/// Replays one mapped file; returns its info and, for a torn tail in the last
+/// file, the offset to cut it at.
 fn replay_file(
-    vfs: &dyn Vfs,
     path: &str,
     data: &[u8],
     (index, first_seq, is_last): (u64, u64, bool),
     out: &mut ReplayOutcome,
     visit: &mut impl FnMut(WalRecord) -> Result<()>,
-) -> Result<WalFileInfo> {
+) -> Result<(WalFileInfo, Option<u64>)> {
     let mut info = WalFileInfo {
         index,
         first_seq,
@@ -124,8 +134,7 @@ fn replay_file(
                 if !is_last || (offset as u64) < synced_mark {
                     return Err(e.into_error(path));
                 }
-                truncate_tail(vfs, path, offset as u64, data.len() as u64, out)?;
-                break;
+                return Ok((info, Some(offset as u64)));
             }
         };
         if record.seq != expected_seq || record.synced_through > offset as u64 {
@@ -148,7 +157,7 @@ fn replay_file(
         visit(record)?;
         offset += len;
     }
-    Ok(info)
+    Ok((info, None))
 }
 
 fn truncate_tail(
