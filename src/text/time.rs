@@ -448,35 +448,22 @@ pub fn write_rfc3339_nanos(ts: i64, out: &mut String) {
     let sod = secs.rem_euclid(S_PER_DAY).unsigned_abs();
     let (year, month, day) = civil_from_days(days);
     // Every i64 lands in years 1677..=2262, so the year is four digits and positive.
-    let (year, month, day) = (year.unsigned_abs(), month.into(), day.into());
+    let (year, month, day) = (year.unsigned_abs(), u64::from(month), u64::from(day));
     let (hour, minute, second) = (sod / 3600, sod / 60 % 60, sod % 60);
-    let parts = [
-        (year, 4, '-'),
-        (month, 2, '-'),
-        (day, 2, 'T'),
-        (hour, 2, ':'),
-    ];
-    for (v, width, sep) in parts
-        .into_iter()
-        .chain([(minute, 2, ':'), (second, 2, '.')])
-    {
-        push_digits(out, v, width);
-        out.push(sep);
+    // One fixed-size buffer and one push: this runs once per output row.
+    let mut buf = *b"0000-00-00T00:00:00.000000000Z";
+    let fields = [(0, 4, year), (5, 2, month), (8, 2, day), (11, 2, hour)];
+    let more = [(14, 2, minute), (17, 2, second), (20, 9, nanos)];
+    for (at, width, v) in fields.into_iter().chain(more) {
+        let mut v = v;
+        for k in (at..at + width).rev() {
+            if let Some(b) = buf.get_mut(k) {
+                *b = b'0' + (v % 10) as u8;
+            }
+            v /= 10;
+        }
     }
-    push_digits(out, nanos, 9);
-    out.push('Z');
-}
-
-/// Appends `v` zero-padded to `width` digits (more if `v` needs them).
-fn push_digits(out: &mut String, v: u64, width: u32) {
-    let mut div = 10u64.pow(width.saturating_sub(1));
-    while v / div >= 10 {
-        div *= 10;
-    }
-    while div > 0 {
-        out.push(char::from(b'0' + (v / div % 10) as u8));
-        div /= 10;
-    }
+    out.push_str(std::str::from_utf8(&buf).unwrap_or("invalid timestamp"));
 }
 
 /// Parses `500ms`, `1h30m`, `-5s`, or integer nanoseconds. Units: ns us µs ms s m h d w.
