@@ -52,7 +52,7 @@ impl EncodedRecord {
     }
 
     /// Total frame length on disk.
-    pub fn len(&self) -> usize {
+    pub fn frame_len(&self) -> usize {
         self.bytes.len()
     }
 
@@ -74,7 +74,9 @@ impl EncodedRecord {
         h.update(&prefix[FRAME_HEADER_LEN..]);
         h.combine(&self.body_crc);
         prefix[4..8].copy_from_slice(&h.finalize().to_le_bytes());
-        self.bytes[..RECORD_PREFIX_LEN].copy_from_slice(&prefix);
+        if let Some(head) = self.bytes.get_mut(..RECORD_PREFIX_LEN) {
+            head.copy_from_slice(&prefix);
+        }
         &self.bytes
     }
 }
@@ -107,7 +109,7 @@ pub fn decode_frame(buf: &[u8], base: u64) -> Result<(WalRecord, usize), DecodeE
     let mut c = Cursor::new(buf, base);
     let len = c.u32()? as usize;
     let crc = c.u32()?;
-    if len > MAX_PAYLOAD_LEN || len < PAYLOAD_PREFIX_LEN {
+    if !(PAYLOAD_PREFIX_LEN..=MAX_PAYLOAD_LEN).contains(&len) {
         return Err(DecodeError::invalid(
             base,
             format!("record length {len} out of range"),
