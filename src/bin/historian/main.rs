@@ -1,1 +1,59 @@
-fn main() {}
+//! `historian`: the command-line tool of the historian storage engine (CLI.md).
+//!
+//! One module per command or concern: [`args`] (clap definitions), [`context`] (data
+//! directory, engine, shared flag parsing), [`error`] (exit statuses), and the
+//! commands: [`import`], [`query`] (`query`, `last`), [`admin`] (`flush`, `stats`,
+//! `tenants`, `drop-tenant`), [`verify`], [`bench`] and [`demo`].
+//!
+//! Exit statuses: 0 success, 2 bad usage or argument, 3 corruption, 1 anything else;
+//! errors print one line, `historian: <cause>`, on stderr.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+mod admin;
+mod args;
+mod bench;
+mod context;
+mod demo;
+mod error;
+mod import;
+mod output;
+mod query;
+mod rng;
+mod verify;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{BenchCommand, Cli, Command};
+use crate::context::Context;
+use crate::error::CliResult;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed stdout pipe (`historian query | head`) ends the command quietly.
+        Err(e) if e.code == 0 => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("historian: {e}");
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> CliResult {
+    let ctx = Context::new(cli);
+    match &cli.command {
+        Command::Import(a) => import::run(&ctx, a),
+        Command::Query(a) => query::run_query(&ctx, a),
+        Command::Last(a) => query::run_last(&ctx, a),
+        Command::Flush(a) => admin::run_flush(&ctx, a),
+        Command::Stats(a) => admin::run_stats(&ctx, a),
+        Command::Verify(a) => verify::run_verify(&ctx, a),
+        Command::Tenants => admin::run_tenants(&ctx),
+        Command::DropTenant(a) => admin::run_drop(&ctx, a),
+        Command::Bench(BenchCommand::Ingest(a)) => bench::run_ingest(&ctx, a),
+        Command::Demo(a) => demo::run(&ctx, a),
+    }
+}

@@ -1,0 +1,231 @@
+//! Command-line arguments (clap derive), as fixed by the CLI contract (CLI.md): global
+//! flags and one struct per command. Only parsing lives here; the commands do the work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// historian: an embedded time-series storage engine for smart-factory sensor data.
+#[derive(Debug, Parser)]
+#[command(name = "historian", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Data directory [default: $HISTORIAN_DATA_DIR, else ./historian-data]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// When a write is acknowledged: after fdatasync (sync), after a background sync
+    /// every 100 ms (periodic), or when the OS has the bytes (none)
+    #[arg(long, global = true, value_enum, default_value_t = DurabilityArg::Sync)]
+    pub durability: DurabilityArg,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The `--durability` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DurabilityArg {
+    Sync,
+    Periodic,
+    None,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import CSV or InfluxDB line-protocol files into a tenant
+    Import(ImportArgs),
+    /// Print raw points of the selected series, sorted by series then time
+    Query(QueryArgs),
+    /// Print the latest point of each selected series
+    Last(LastArgs),
+    /// Persist memtables to segments and trim the write-ahead log
+    Flush(TenantReport),
+    /// Sizes and counts per tenant
+    Stats(TenantReport),
+    /// Read every file and check every checksum (exit 3 on corruption)
+    Verify(TenantReport),
+    /// List tenants, one per line
+    Tenants,
+    /// Delete a tenant and all its data
+    DropTenant(DropTenantArgs),
+    /// Fixed, seeded workloads that report points/s and bytes/point
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// A self-contained tour on synthetic factory data
+    Demo(DemoArgs),
+}
+
+/// Input formats of `import`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// Comma-, semicolon- or tab-separated values with a header row
+    Csv,
+    /// InfluxDB line protocol
+    Lp,
+}
+
+/// `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Tenant to write to (created if missing)
+    #[arg(long)]
+    pub tenant: String,
+    /// Input format [default: lp for *.lp files, else csv]
+    #[arg(long, value_enum)]
+    pub format: Option<InputFormat>,
+    /// CSV delimiter (one character, or `tab`) [default: detected from the header]
+    #[arg(long, value_name = "C")]
+    pub delimiter: Option<String>,
+    /// CSV time column [default: the first column]
+    #[arg(long, value_name = "NAME")]
+    pub time_column: Option<String>,
+    /// auto, rfc3339, epoch_s, epoch_ms, epoch_us, epoch_ns or a strftime pattern
+    #[arg(long, default_value = "auto", value_name = "FORMAT")]
+    pub time_format: String,
+    /// Fixed UTC offset of timestamps written without one (UTC, +02:00, -0530)
+    #[arg(long, default_value = "UTC", value_name = "TZ")]
+    pub timezone: String,
+    /// Tag added to every imported series (repeatable)
+    #[arg(long = "tag", value_name = "K=V")]
+    pub tags: Vec<String>,
+    /// CSV columns not to import, comma-separated
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub skip_columns: Vec<String>,
+    /// Points per write batch (one atomic, durable write each)
+    #[arg(long, default_value_t = 100_000, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_points: u64,
+    /// Print `ack <cumulative_points>` on stdout after each batch is acknowledged
+    #[arg(long)]
+    pub ack_lines: bool,
+    /// Print the report as one JSON object
+    #[arg(long)]
+    pub json: bool,
+    /// Files to import
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+/// Output formats of `query` and `last`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Csv,
+    Jsonl,
+    Parquet,
+    Arrow,
+}
+
+/// Output flags shared by `query` and `last`.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format (parquet and arrow need --out)
+    #[arg(long, value_enum, default_value_t = OutputFormat::Csv)]
+    pub format: OutputFormat,
+    /// Write to this file instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print timestamps as integer nanoseconds since the epoch
+    #[arg(long)]
+    pub epoch: bool,
+}
+
+/// `query`.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    #[arg(long)]
+    pub tenant: String,
+    /// Series selector: `temperature{machine="press-07"}`, `{__name__="x"}` or `*`
+    #[arg(long, value_name = "SEL")]
+    pub select: String,
+    /// Start of the range, inclusive (RFC 3339, `YYYY-MM-DD HH:MM:SS` UTC, or ns)
+    #[arg(long, value_name = "T0", allow_hyphen_values = true)]
+    pub from: Option<String>,
+    /// End of the range, exclusive
+    #[arg(long, value_name = "T1", allow_hyphen_values = true)]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `last`.
+#[derive(Debug, Args)]
+pub struct LastArgs {
+    #[arg(long)]
+    pub tenant: String,
+    /// Series selector, as for `query`
+    #[arg(long, value_name = "SEL")]
+    pub select: String,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `flush`, `stats` and `verify`: an optional tenant and `--json`.
+#[derive(Debug, Args)]
+pub struct TenantReport {
+    /// Only this tenant [default: all]
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `drop-tenant`.
+#[derive(Debug, Args)]
+pub struct DropTenantArgs {
+    /// The tenant to delete
+    pub tenant: String,
+    /// Confirm the deletion (required)
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// `bench` workloads.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Write a seeded synthetic workload into a fresh temporary directory
+    #[command(long_about = BENCH_INGEST_ABOUT)]
+    Ingest(BenchIngestArgs),
+}
+
+const BENCH_INGEST_ABOUT: &str = "\
+Write a fixed, seeded synthetic workload (random-walk sensor values with two decimals, \
+1 Hz timestamps) into a fresh temporary directory, then flush, and report points/s \
+and bytes/point. The batches are built before the clock starts, so only the engine is \
+measured. Series are split evenly between the writer threads. The global --durability \
+flag applies (default sync: every batch waits for fdatasync, shared by group commit).\n\n\
+--batch defaults to 100,000 points with one thread; with several threads each thread \
+sends batches of 10,000 points (so `--threads 8` models many concurrent writers).";
+
+/// `bench ingest`.
+#[derive(Debug, Args)]
+pub struct BenchIngestArgs {
+    /// Total points to write
+    #[arg(long, default_value_t = 20_000_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub points: u64,
+    /// Number of series
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub series: u64,
+    /// Points per batch [default: 100000 with one thread, 10000 with several]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch: Option<u64>,
+    /// Concurrent writer threads
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub threads: u64,
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Machines (presses, ovens and pumps, four sensors each)
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub machines: u64,
+    /// Hours of 1 Hz data per sensor
+    #[arg(long, default_value_t = 2.0)]
+    pub hours: f64,
+}

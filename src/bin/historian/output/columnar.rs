@@ -1,0 +1,63 @@
+//! Parquet (zstd) and Arrow IPC file output, one record batch per series, through the
+//! library's `value_schema` and `series_to_record_batch`.
+//!
+//! A file has one schema, so every selected series must have the same value type;
+//! mixed types are an error naming two of them.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+
+use arrow_ipc::writer::FileWriter;
+use historian::query::{series_to_record_batch, value_schema};
+use historian::{SeriesData, ValueType};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use super::has_quality;
+use crate::args::OutputFormat;
+use crate::error::{CliError, CliResult};
+
+/// Writes `data` to `path` as Parquet or Arrow IPC.
+pub fn write_file(data: &[SeriesData], path: &Path, format: OutputFormat) -> CliResult {
+    let vt = common_type(data)?;
+    let schema = value_schema(vt, has_quality(data));
+    let file = File::create(path).map_err(|e| CliError::io(path.display(), e))?;
+    let fail = |e: &dyn std::fmt::Display| CliError::failure(format!("{}: {e}", path.display()));
+    let out = BufWriter::with_capacity(1 << 20, file);
+    if format == OutputFormat::Parquet {
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .build();
+        let mut w = ArrowWriter::try_new(out, schema.clone(), Some(props)).map_err(|e| fail(&e))?;
+        for s in data {
+            w.write(&series_to_record_batch(s, &schema)?)
+                .map_err(|e| fail(&e))?;
+        }
+        w.close().map_err(|e| fail(&e))?;
+    } else {
+        let mut w = FileWriter::try_new(out, &schema).map_err(|e| fail(&e))?;
+        for s in data {
+            w.write(&series_to_record_batch(s, &schema)?)
+                .map_err(|e| fail(&e))?;
+        }
+        w.finish().map_err(|e| fail(&e))?;
+    }
+    Ok(())
+}
+
+/// The one value type of every series (f64 when there is none).
+fn common_type(data: &[SeriesData]) -> CliResult<ValueType> {
+    let Some(first) = data.first() else {
+        return Ok(ValueType::F64);
+    };
+    match data.iter().find(|s| s.value_type != first.value_type) {
+        None => Ok(first.value_type),
+        Some(other) => Err(CliError::failure(format!(
+            "the selected series have different value types ({} is {}, {} is {}); \
+             parquet and arrow output need one type: narrow --select",
+            first.key, first.value_type, other.key, other.value_type
+        ))),
+    }
+}
