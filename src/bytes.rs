@@ -182,6 +182,7 @@ pub fn put_u64s(out: &mut Vec<u8>, vals: &[u64]) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

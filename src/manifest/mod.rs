@@ -175,6 +175,7 @@ pub fn write_manifest(vfs: &dyn Vfs, dir: &str, manifest: &Manifest) -> Result<(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -310,6 +310,7 @@ fn f64_min_max_sum(bits: &[u64]) -> (u64, u64, f64) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
