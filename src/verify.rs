@@ -11,7 +11,7 @@ use crate::error::{CorruptionKind, Error, Result};
 use crate::manifest::read_manifest;
 use crate::segment::{segment_file_name, Segment};
 use crate::vfs::{join, Vfs};
-use crate::wal::{decode_frame, parse_wal_file_name, wal_file_name, WAL_HEADER_LEN};
+use crate::wal::{decode_frame_view, parse_wal_file_name, wal_file_name, WAL_HEADER_LEN};
 
 /// What verification read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -92,7 +92,8 @@ fn verify_wal(vfs: &dyn Vfs, report: &mut VerifyReport) -> Result<()> {
         let mut offset = WAL_HEADER_LEN;
         while offset < data.len() {
             let rest = data.get(offset..).unwrap_or_default();
-            let (rec, len) = decode_frame(rest, offset as u64).map_err(|e| e.into_error(&path))?;
+            let (rec, len) =
+                decode_frame_view(rest, offset as u64).map_err(|e| e.into_error(&path))?;
             if rec.seq != seq {
                 let msg = format!("record seq {} where {seq} was expected", rec.seq);
                 return Err(Error::corruption(

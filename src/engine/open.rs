@@ -13,7 +13,7 @@ use crate::manifest::{read_manifest, MANIFEST_FILE};
 use crate::model::validate_tenant_name;
 use crate::segment::{segment_file_name, Segment};
 use crate::vfs::{join, StdFs, Vfs};
-use crate::wal::{replay, Durability, WalRecord, WalWriter};
+use crate::wal::{replay, Durability, RecordView, WalWriter};
 
 pub(super) fn open(path: &Path, opts: Options) -> Result<Engine> {
     let (vfs, lock) = match &opts.vfs {
@@ -180,29 +180,30 @@ fn remove_orphans(
 }
 
 fn replay_record(
-    rec: WalRecord,
+    rec: RecordView<'_>,
     tenants: &mut Tenants,
     drops: &HashSet<String>,
     mem_bytes: &mut usize,
 ) -> Result<()> {
-    if drops.contains(&rec.tenant) {
+    if drops.contains(rec.tenant) {
         return Ok(());
     }
-    if validate_tenant_name(&rec.tenant).is_err() {
+    if validate_tenant_name(rec.tenant).is_err() {
         let msg = format!("record names an invalid tenant {:?}", rec.tenant);
         return Err(Error::corruption("wal", 0, CorruptionKind::Invalid(msg)));
     }
     let t = tenants
-        .entry(rec.tenant.clone())
-        .or_insert_with(|| Arc::new(TenantInner::new(&rec.tenant, TenantState::new_empty())));
+        .entry(rec.tenant.to_string())
+        .or_insert_with(|| Arc::new(TenantInner::new(rec.tenant, TenantState::new_empty())));
     let mut st = t.write();
     if rec.seq <= st.manifest.flushed_seq {
         return Ok(());
     }
     let before = st.active.bytes();
-    for s in rec.batch.into_series() {
+    for s in &rec.series {
         let id = st.catalog.get_or_create(&s.key, s.value_type)?;
-        st.active.insert_owned(id, s.cols, rec.seq);
+        st.active
+            .insert_le(id, s.ts_le, s.values_le, s.quality, rec.seq);
     }
     *mem_bytes += st.active.bytes() - before;
     Ok(())

@@ -60,16 +60,34 @@ impl Memtable {
         self.max_seq = Some(self.max_seq.map_or(seq, |s| s.max(seq)));
     }
 
-    /// Like [`Memtable::insert`], but moves `cols` when the series is empty.
-    pub fn insert_owned(&mut self, id: SeriesId, cols: Columns, seq: u64) {
-        let empty = self.series.get(&id).is_none_or(|b| b.cols.is_empty());
-        if !empty || cols.is_empty() {
-            return self.insert(id, &cols, seq);
+    /// Appends points given as little-endian column bytes (WAL replay: one
+    /// copy from the log straight into the buffer).
+    pub fn insert_le(
+        &mut self,
+        id: SeriesId,
+        ts_le: &[u8],
+        values_le: &[u8],
+        quality: Option<(&[u8], &[u8])>,
+        seq: u64,
+    ) {
+        let n = ts_le.len() / 8;
+        if n == 0 {
+            return;
         }
-        let sorted = cols.is_strictly_sorted();
-        self.bytes += cols.heap_bytes();
-        self.points += cols.len();
-        self.series.insert(id, SeriesBuffer { cols, sorted });
+        let buf = self.series.entry(id).or_insert_with(|| SeriesBuffer {
+            cols: Columns::default(),
+            sorted: true,
+        });
+        let before = buf.cols.heap_bytes();
+        let old_len = buf.cols.len();
+        append_le(&mut buf.cols, ts_le, values_le, quality);
+        if buf.sorted {
+            let start = old_len.saturating_sub(1);
+            let new = buf.cols.ts.get(start..).unwrap_or_default();
+            buf.sorted = new.windows(2).all(|w| w[0] < w[1]);
+        }
+        self.bytes += buf.cols.heap_bytes() - before;
+        self.points += n;
         self.min_seq = Some(self.min_seq.map_or(seq, |s| s.min(seq)));
         self.max_seq = Some(self.max_seq.map_or(seq, |s| s.max(seq)));
     }
@@ -144,6 +162,49 @@ impl Memtable {
     }
 }
 
+/// Appends little-endian columns to `cols`: `ts_le` and `values_le` of 8
+/// bytes per point, `quality` as presence bytes and value bytes.
+pub fn append_le(
+    cols: &mut Columns,
+    ts_le: &[u8],
+    values_le: &[u8],
+    quality: Option<(&[u8], &[u8])>,
+) {
+    let n = ts_le.len().min(values_le.len()) / 8;
+    let le = |c: &[u8]| <[u8; 8]>::try_from(c).unwrap_or([0; 8]);
+    cols.ts.extend(
+        ts_le
+            .chunks_exact(8)
+            .take(n)
+            .map(|c| i64::from_le_bytes(le(c))),
+    );
+    cols.values.extend(
+        values_le
+            .chunks_exact(8)
+            .take(n)
+            .map(|c| u64::from_le_bytes(le(c))),
+    );
+    match quality {
+        Some((present, vals)) => {
+            let q = cols.quality.get_or_insert_with(Vec::new);
+            q.resize(cols.ts.len() - n, None);
+            q.extend(
+                present
+                    .iter()
+                    .zip(vals)
+                    .take(n)
+                    .map(|(&p, &v)| (p != 0).then_some(v)),
+            );
+            q.resize(cols.ts.len(), None);
+        }
+        None => {
+            if let Some(q) = &mut cols.quality {
+                q.resize(cols.ts.len(), None);
+            }
+        }
+    }
+}
+
 /// One series of a frozen memtable: sorted, deduplicated.
 #[derive(Debug)]
 pub struct FrozenSeries {
@@ -186,6 +247,26 @@ mod tests {
             c.push(t, v, None);
         }
         c
+    }
+
+    fn le(vals: &[i64]) -> Vec<u8> {
+        vals.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn insert_le_keeps_quality_and_detects_disorder() {
+        let mut m = Memtable::default();
+        m.insert_le(7, &le(&[1, 2]), &le(&[10, 20]), None, 1);
+        m.insert_le(7, &le(&[5]), &le(&[50]), Some((&[1], &[192])), 2);
+        let r = m.read_range(7, i64::MIN, i64::MAX).unwrap();
+        assert_eq!(r.ts, vec![1, 2, 5]);
+        assert_eq!(r.values, vec![10, 20, 50]);
+        assert_eq!(r.quality, Some(vec![None, None, Some(192)]));
+        m.insert_le(7, &le(&[3]), &le(&[30]), None, 3);
+        let r = m.read_range(7, i64::MIN, i64::MAX).unwrap();
+        assert_eq!(r.ts, vec![1, 2, 3, 5]);
+        assert_eq!(r.quality, Some(vec![None, None, None, Some(192)]));
+        assert_eq!((m.points(), m.min_seq()), (4, Some(1)));
     }
 
     #[test]

@@ -133,10 +133,6 @@ impl WriteBatch {
         Ok(())
     }
 
-    /// Takes the batch's series out (used by WAL replay to move columns).
-    pub(crate) fn into_series(self) -> Vec<BatchSeries> {
-        self.series
-    }
 
     /// Total number of points.
     pub fn len(&self) -> usize {

@@ -13,7 +13,10 @@ mod writer;
 pub use file_header::{
     decode_header as decode_header_for_verify, parse_wal_file_name, wal_file_name, WAL_HEADER_LEN,
 };
-pub use record::{decode_frame, EncodedRecord, WalRecord, MAX_PAYLOAD_LEN};
+pub use record::{
+    decode_frame, decode_frame_view, EncodedRecord, RecordView, SeriesView, WalRecord,
+    MAX_PAYLOAD_LEN,
+};
 pub use replay::{replay, ReplayOutcome, TornTail};
 pub use writer::{WalFileInfo, WalWriter};
 

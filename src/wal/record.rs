@@ -103,17 +103,86 @@ pub struct WalRecord {
     pub batch: WriteBatch,
 }
 
+/// The columns of one series of a record, still as little-endian bytes in
+/// the WAL (replay copies them once, straight into the memtable).
+#[derive(Debug)]
+pub struct SeriesView<'a> {
+    pub key: SeriesKey,
+    pub value_type: ValueType,
+    /// `8 * n` bytes of i64 timestamps.
+    pub ts_le: &'a [u8],
+    /// `8 * n` bytes of raw u64 values.
+    pub values_le: &'a [u8],
+    /// `n` presence bytes and `n` quality bytes.
+    pub quality: Option<(&'a [u8], &'a [u8])>,
+}
+
+impl SeriesView<'_> {
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.ts_le.len() / 8
+    }
+
+    /// True without points.
+    pub fn is_empty(&self) -> bool {
+        self.ts_le.is_empty()
+    }
+
+    /// Copies the points into owned columns.
+    pub fn to_columns(&self) -> Columns {
+        let mut cols = Columns::with_capacity(self.len());
+        crate::memtable::append_le(&mut cols, self.ts_le, self.values_le, self.quality);
+        cols
+    }
+}
+
+/// A decoded record borrowing the frame's bytes.
+#[derive(Debug)]
+pub struct RecordView<'a> {
+    pub seq: u64,
+    pub synced_through: u64,
+    pub tenant: &'a str,
+    pub series: Vec<SeriesView<'a>>,
+}
+
+impl RecordView<'_> {
+    /// Copies the record into an owned [`WalRecord`].
+    pub fn to_record(&self) -> Result<WalRecord, DecodeError> {
+        let mut batch = WriteBatch::new();
+        for s in &self.series {
+            let series = BatchSeries {
+                key: s.key.clone(),
+                value_type: s.value_type,
+                cols: s.to_columns(),
+            };
+            batch
+                .push_series(series)
+                .map_err(|e| DecodeError::invalid(0, e.to_string()))?;
+        }
+        Ok(WalRecord {
+            seq: self.seq,
+            synced_through: self.synced_through,
+            tenant: self.tenant.to_string(),
+            batch,
+        })
+    }
+}
+
 /// Decodes the frame starting at `buf[0]` (file offset `base`). Returns the
 /// record and the frame's total length.
 pub fn decode_frame(buf: &[u8], base: u64) -> Result<(WalRecord, usize), DecodeError> {
+    let (view, len) = decode_frame_view(buf, base)?;
+    Ok((view.to_record()?, len))
+}
+
+/// Like [`decode_frame`], but borrows the column bytes from `buf`.
+pub fn decode_frame_view(buf: &[u8], base: u64) -> Result<(RecordView<'_>, usize), DecodeError> {
     let mut c = Cursor::new(buf, base);
     let len = c.u32()? as usize;
     let crc = c.u32()?;
     if !(PAYLOAD_PREFIX_LEN..=MAX_PAYLOAD_LEN).contains(&len) {
-        return Err(DecodeError::invalid(
-            base,
-            format!("record length {len} out of range"),
-        ));
+        let msg = format!("record length {len} out of range");
+        return Err(DecodeError::invalid(base, msg));
     }
     let payload = c.take(len)?;
     let mut h = crc32fast::Hasher::new();
@@ -128,7 +197,7 @@ pub fn decode_frame(buf: &[u8], base: u64) -> Result<(WalRecord, usize), DecodeE
     Ok((record, FRAME_HEADER_LEN + len))
 }
 
-fn decode_payload(payload: &[u8], base: u64) -> Result<WalRecord, DecodeError> {
+fn decode_payload(payload: &[u8], base: u64) -> Result<RecordView<'_>, DecodeError> {
     let mut c = Cursor::new(payload, base);
     let kind = c.u8()?;
     if kind != KIND_BATCH {
@@ -139,28 +208,33 @@ fn decode_payload(payload: &[u8], base: u64) -> Result<WalRecord, DecodeError> {
     }
     let seq = c.u64()?;
     let synced_through = c.u64()?;
-    let tenant = c.str16()?.to_string();
+    let tenant = c.str16()?;
     let n_series = c.count(1)?;
-    let mut batch = WriteBatch::new();
+    let mut series: Vec<SeriesView<'_>> = Vec::with_capacity(n_series);
+    let mut seen = std::collections::HashSet::with_capacity(n_series);
     for _ in 0..n_series {
         let at = c.offset();
-        let series = decode_series(&mut c)?;
-        batch
-            .push_series(series)
-            .map_err(|e| DecodeError::invalid(at, e.to_string()))?;
+        let s = decode_series(&mut c)?;
+        if !seen.insert(s.key.clone()) {
+            return Err(DecodeError::invalid(
+                at,
+                "series listed twice in one record",
+            ));
+        }
+        series.push(s);
     }
     if c.remaining() != 0 {
         return Err(c.invalid("trailing bytes after the last series"));
     }
-    Ok(WalRecord {
+    Ok(RecordView {
         seq,
         synced_through,
         tenant,
-        batch,
+        series,
     })
 }
 
-fn decode_series(c: &mut Cursor<'_>) -> Result<BatchSeries, DecodeError> {
+fn decode_series<'a>(c: &mut Cursor<'a>) -> Result<SeriesView<'a>, DecodeError> {
     let at = c.offset();
     let key = SeriesKey::parse(c.str16()?).map_err(|e| DecodeError::invalid(at, e.to_string()))?;
     let tag = c.u8()?;
@@ -172,28 +246,18 @@ fn decode_series(c: &mut Cursor<'_>) -> Result<BatchSeries, DecodeError> {
         other => return Err(c.invalid(format!("bad quality flag {other}"))),
     };
     let n = c.count(16)?;
-    let ts = c.i64s(n)?;
-    let values = c.u64s(n)?;
+    let ts_le = c.take(n * 8)?;
+    let values_le = c.take(n * 8)?;
     let quality = if has_quality {
-        let present = c.take(n)?;
-        let q = c.take(n)?;
-        Some(
-            present
-                .iter()
-                .zip(q)
-                .map(|(&p, &v)| (p != 0).then_some(v))
-                .collect(),
-        )
+        Some((c.take(n)?, c.take(n)?))
     } else {
         None
     };
-    Ok(BatchSeries {
+    Ok(SeriesView {
         key,
         value_type,
-        cols: Columns {
-            ts,
-            values,
-            quality,
-        },
+        ts_le,
+        values_le,
+        quality,
     })
 }

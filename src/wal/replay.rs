@@ -21,7 +21,7 @@
 use std::sync::Arc;
 
 use super::file_header::{decode_header, parse_wal_file_name, wal_file_name, WAL_HEADER_LEN};
-use super::record::{decode_frame, WalRecord};
+use super::record::{decode_frame_view, RecordView};
 use super::writer::WalFileInfo;
 use crate::error::{CorruptionKind, Error, Result};
 use crate::vfs::{join, Vfs};
@@ -51,7 +51,7 @@ pub struct ReplayOutcome {
 pub fn replay(
     vfs: &Arc<dyn Vfs>,
     dir: &str,
-    mut visit: impl FnMut(WalRecord) -> Result<()>,
+    mut visit: impl FnMut(RecordView<'_>) -> Result<()>,
 ) -> Result<ReplayOutcome> {
     let mut indexes: Vec<u64> = list_dir(vfs.as_ref(), dir)?
         .iter()
@@ -115,7 +115,7 @@ fn replay_file(
     data: &[u8],
     (index, first_seq, is_last): (u64, u64, bool),
     out: &mut ReplayOutcome,
-    visit: &mut impl FnMut(WalRecord) -> Result<()>,
+    visit: &mut impl FnMut(RecordView<'_>) -> Result<()>,
 ) -> Result<(WalFileInfo, Option<u64>)> {
     let mut info = WalFileInfo {
         index,
@@ -128,7 +128,7 @@ fn replay_file(
     let mut expected_seq = first_seq;
     while offset < data.len() {
         let rest = data.get(offset..).unwrap_or_default();
-        let (record, len) = match decode_frame(rest, offset as u64) {
+        let (record, len) = match decode_frame_view(rest, offset as u64) {
             Ok(r) => r,
             Err(e) => {
                 if !is_last || (offset as u64) < synced_mark {
@@ -152,7 +152,10 @@ fn replay_file(
         expected_seq += 1;
         info.last_seq = Some(record.seq);
         info.bytes += len as u64;
-        *info.tenant_bytes.entry(record.tenant.clone()).or_default() += len as u64;
+        *info
+            .tenant_bytes
+            .entry(record.tenant.to_string())
+            .or_default() += len as u64;
         out.records += 1;
         visit(record)?;
         offset += len;
