@@ -7,7 +7,8 @@
 //!
 //! Each case runs under one of four engine configurations (memtable budget and
 //! WAL file size), so flushes, rotations and trims happen at different points
-//! of the same kind of sequence. Cases: `PROPTEST_CASES` (default 1,000).
+//! of the same kind of sequence. Cases: `PROPTEST_CASES` (default 1,000), each
+//! of up to 80 operations.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -124,6 +125,9 @@ fn value(vt: ValueType, raw: u64) -> Value {
     }
 }
 
+/// Scan output: series key text and its (ts, bits, quality) points.
+type Rows = Vec<(String, Vec<(i64, u64, Option<u8>)>)>;
+
 /// tenant → series key text → ts → (bits, quality)
 type Oracle = BTreeMap<String, BTreeMap<SeriesKey, BTreeMap<i64, (u64, Option<u8>)>>>;
 
@@ -141,13 +145,7 @@ fn options(fs: &SimFs, config: usize) -> Options {
         .with_wal_file_bytes(wal_file)
 }
 
-fn expected_scan(
-    oracle: &Oracle,
-    tenant: &str,
-    sel: &Selector,
-    from: i64,
-    to: i64,
-) -> Vec<(String, Vec<(i64, u64, Option<u8>)>)> {
+fn expected_scan(oracle: &Oracle, tenant: &str, sel: &Selector, from: i64, to: i64) -> Rows {
     let Some(series) = oracle.get(tenant) else {
         return Vec::new();
     };
@@ -272,7 +270,7 @@ proptest! {
     })]
 
     #[test]
-    fn engine_matches_btreemap_oracle(ops in proptest::collection::vec(op(), 1..50), config in 0..4usize) {
+    fn engine_matches_btreemap_oracle(ops in proptest::collection::vec(op(), 1..80), config in 0..4usize) {
         run_case(ops, config)?;
     }
 }
