@@ -31,9 +31,14 @@ impl EngineInner {
         self.flush_lock.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Live tenants: a tenant whose drop marker is durable is gone for
+    /// flushes and WAL trimming, even while it stays in the map.
     fn tenant_list(&self) -> Vec<Arc<TenantInner>> {
         let map = self.tenants.read().unwrap_or_else(|e| e.into_inner());
-        map.values().cloned().collect()
+        map.values()
+            .filter(|t| !t.read().drop_marked)
+            .cloned()
+            .collect()
     }
 
     /// Flushes every tenant and trims the WAL.
@@ -42,6 +47,9 @@ impl EngineInner {
         for t in self.tenant_list() {
             self.flush_tenant_locked(&t)?;
         }
+        // Everything is in segments now: start a new WAL file so that the old
+        // ones, the current one included, can go.
+        self.wal.rotate_if_used()?;
         self.trim_wal()
     }
 
@@ -102,10 +110,10 @@ impl EngineInner {
             ts_min: written.ts_min,
             ts_max: written.ts_max,
         });
-        if let Err(e) = write_manifest(self.vfs.as_ref(), &t.dir, &manifest) {
-            segment.mark_obsolete();
-            return Err(e);
-        }
+        // On failure the segment is not marked obsolete: the failure may come
+        // after the rename (the directory sync), so the manifest on disk may
+        // name it. If it does not, the file is an orphan, removed at open.
+        write_manifest(self.vfs.as_ref(), &t.dir, &manifest)?;
         let mut st = t.write();
         let mut segments = st.segments.as_ref().clone();
         segments.push(segment);
@@ -256,32 +264,43 @@ impl EngineInner {
                 .ok_or_else(|| Error::TenantNotFound(name.to_string()))?
         };
         let _g = self.lock_flush();
-        let on_disk = {
+        let (on_disk, marked) = {
             let mut st = t.write();
             st.dropped = true;
-            st.on_disk
+            (st.on_disk, st.drop_marked)
         };
-        // The marker is written even for a tenant only in the WAL: a crash
-        // while old WAL files are being removed must not resurrect part of it.
-        if !on_disk {
-            self.create_tenant_dir(&t.dir)?;
+        if !marked {
+            // The marker is written even for a tenant only in the WAL: a crash
+            // while old WAL files are being removed must not resurrect part of it.
+            if !on_disk {
+                self.create_tenant_dir(&t.dir)?;
+            }
+            let marker = join(&t.dir, DROPPED_MARKER);
+            let exists = self.vfs.exists(&marker);
+            if !exists.map_err(|e| Error::io(marker.clone(), e))? {
+                let f = self.vfs.create(&marker);
+                let f = f.map_err(|e| Error::io(marker.clone(), e))?;
+                f.sync_data().map_err(|e| Error::io(marker.clone(), e))?;
+            }
+            let synced = self.vfs.sync_dir(&t.dir);
+            synced.map_err(|e| Error::io(t.dir.clone(), e))?;
+            let freed = {
+                let mut st = t.write();
+                st.drop_marked = true;
+                st.mem_bytes()
+            };
+            self.mem_bytes.fetch_sub(freed, Ordering::SeqCst);
         }
-        let marker = join(&t.dir, DROPPED_MARKER);
-        let exists = self.vfs.exists(&marker);
-        if !exists.map_err(|e| Error::io(marker.clone(), e))? {
-            let f = self.vfs.create(&marker);
-            let f = f.map_err(|e| Error::io(marker.clone(), e))?;
-            f.sync_data().map_err(|e| Error::io(marker.clone(), e))?;
+        // The tenant leaves the map only once the drop is finished: if it
+        // fails, `tenant(name)` keeps returning the dropped handle (writes
+        // refused) instead of a new tenant whose acknowledged writes the
+        // durable marker would delete at the next open. A retry finishes it.
+        self.finish_drop_locked(&t.dir)?;
+        let mut map = self.tenants.write().unwrap_or_else(|e| e.into_inner());
+        if map.get(name).is_some_and(|m| Arc::ptr_eq(m, &t)) {
+            map.remove(name);
         }
-        let synced = self.vfs.sync_dir(&t.dir);
-        synced.map_err(|e| Error::io(t.dir.clone(), e))?;
-        let freed = t.read().mem_bytes();
-        self.tenants
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(name);
-        self.mem_bytes.fetch_sub(freed, Ordering::SeqCst);
-        self.finish_drop_locked(&t.dir)
+        Ok(())
     }
 
     /// Flushes every live tenant, rotates and trims the WAL so no record of a

@@ -144,6 +144,8 @@ impl Engine {
     }
 
     /// Deletes a tenant and all its data, including its WAL records.
+    /// If it fails, the tenant refuses writes until a retried `drop_tenant`
+    /// or the next open finishes the drop (its data may be gone either way).
     pub fn drop_tenant(&self, name: &str) -> Result<()> {
         self.inner.drop_tenant(name)
     }

@@ -39,6 +39,9 @@ pub(crate) struct TenantState {
     pub on_disk: bool,
     /// The tenant is being dropped: writes are refused.
     pub dropped: bool,
+    /// The drop marker is durable: the tenant is gone for flushes and WAL
+    /// trimming, and stays in the map only until its drop is finished.
+    pub drop_marked: bool,
 }
 
 impl TenantState {
@@ -120,12 +123,18 @@ impl Tenant {
             return Ok(WriteReceipt { seq: 0, durability });
         }
         check_batch(batch, &self.engine.opts.limits)?;
-        self.engine.make_room()?;
+        if let Err(e) = self.engine.make_room() {
+            // A poisoned WAL is the error to report: the caller must reopen.
+            return Err(match self.engine.wal.poisoned() {
+                Some(cause) => Error::Poisoned { cause },
+                None => e,
+            });
+        }
         let mut record = EncodedRecord::new(&self.inner.name, batch);
         if record.too_large() {
             return Err(Error::LimitExceeded {
                 what: "encoded batch bytes",
-                got: record.len() as u64,
+                got: record.frame_len() as u64,
                 limit: crate::wal::MAX_PAYLOAD_LEN as u64,
             });
         }

@@ -128,6 +128,17 @@ impl Memtable {
         (!out.is_empty()).then_some(out)
     }
 
+    /// A sorted, deduplicated copy of every point of `id` (`i64::MAX`
+    /// included, which no half-open range reaches).
+    pub fn read_all(&self, id: SeriesId) -> Option<Columns> {
+        let buf = self.series.get(&id)?;
+        let mut out = buf.cols.clone();
+        if !buf.sorted {
+            out.sort_dedup_last_wins();
+        }
+        (!out.is_empty()).then_some(out)
+    }
+
     /// Freezes the memtable: sorts and deduplicates every series.
     pub fn freeze(
         self,
@@ -234,6 +245,12 @@ impl FrozenMemtable {
         let mut out = Columns::default();
         out.extend_range(&s.cols, a, b);
         (!out.is_empty()).then_some(out)
+    }
+
+    /// Every point of `id` (`i64::MAX` included).
+    pub fn read_all(&self, id: SeriesId) -> Option<Columns> {
+        let s = self.series.get(*self.index.get(&id)?)?;
+        (!s.cols.is_empty()).then(|| s.cols.clone())
     }
 }
 

@@ -133,7 +133,6 @@ impl WriteBatch {
         Ok(())
     }
 
-
     /// Total number of points.
     pub fn len(&self) -> usize {
         self.points

@@ -160,7 +160,8 @@ impl Tenant {
                 .into_iter()
                 .filter_map(|id| {
                     let e = st.catalog.get(id)?;
-                    let active = st.active.read_range(id, i64::MIN, i64::MAX);
+                    // Whole memtables: a point at i64::MAX is the latest too.
+                    let active = st.active.read_all(id);
                     Some((id, e.key.clone(), e.value_type, active))
                 })
                 .collect();
@@ -170,7 +171,7 @@ impl Tenant {
             // Newest source first; a strictly later timestamp replaces the best.
             let mut best: Option<Point> = active.as_ref().and_then(|c| last_point(c, vt));
             for f in frozen.iter().rev() {
-                if let Some(c) = f.read_range(id, i64::MIN, i64::MAX) {
+                if let Some(c) = f.read_all(id) {
                     best = newer(best, last_point(&c, vt));
                 }
             }

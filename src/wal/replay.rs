@@ -9,8 +9,9 @@
 //! 3. In the last file, an undecodable record is a *torn tail* only if it lies
 //!    beyond every `synced_through` mark of the records before it: nothing
 //!    there was acknowledged in `Sync` mode. The tail is cut off (truncate +
-//!    sync) and reported. Below such a mark it is corruption of acknowledged
-//!    data and replay fails with the file and offset.
+//!    sync) and reported. Below such a mark, or when an intact record after
+//!    it carries a mark past it, it is corruption of acknowledged data and
+//!    replay fails with the file and offset.
 //! 4. A last file whose header is unreadable was being created when the crash
 //!    came (headers are synced before any record is written); it is removed.
 //!
@@ -21,7 +22,7 @@
 use std::sync::Arc;
 
 use super::file_header::{decode_header, parse_wal_file_name, wal_file_name, WAL_HEADER_LEN};
-use super::record::{decode_frame_view, RecordView};
+use super::record::{decode_frame_view, RecordView, FRAME_HEADER_LEN, KIND_BATCH};
 use super::writer::WalFileInfo;
 use crate::error::{CorruptionKind, Error, Result};
 use crate::vfs::{join, Vfs};
@@ -131,7 +132,10 @@ fn replay_file(
         let (record, len) = match decode_frame_view(rest, offset as u64) {
             Ok(r) => r,
             Err(e) => {
-                if !is_last || (offset as u64) < synced_mark {
+                if !is_last
+                    || (offset as u64) < synced_mark
+                    || later_record_synced_past(data, offset, expected_seq)
+                {
                     return Err(e.into_error(path));
                 }
                 return Ok((info, Some(offset as u64)));
@@ -161,6 +165,29 @@ fn replay_file(
         offset += len;
     }
     Ok((info, None))
+}
+
+/// True when an intact record after `bad` says the file was durable past
+/// `bad` when it was written: then the bytes at `bad` were synced, so they are
+/// corrupted, not torn, and cutting the log there would drop acknowledged
+/// records. Candidates are screened on their kind byte, sequence number and
+/// `synced_through` before their checksum is computed.
+fn later_record_synced_past(data: &[u8], bad: usize, bad_seq: u64) -> bool {
+    let word = |at: usize| -> Option<u64> {
+        let b: [u8; 8] = data.get(at..at.checked_add(8)?)?.try_into().ok()?;
+        Some(u64::from_le_bytes(b))
+    };
+    (bad + 1..data.len()).any(|at| {
+        let plausible = data.get(at + FRAME_HEADER_LEN) == Some(&KIND_BATCH)
+            && word(at + FRAME_HEADER_LEN + 1)
+                .is_some_and(|seq| seq > bad_seq && seq - bad_seq <= (at - bad) as u64)
+            && word(at + FRAME_HEADER_LEN + 9)
+                .is_some_and(|synced| synced > bad as u64 && synced <= at as u64);
+        plausible
+            && data
+                .get(at..)
+                .is_some_and(|rest| decode_frame_view(rest, at as u64).is_ok())
+    })
 }
 
 fn truncate_tail(

@@ -19,7 +19,9 @@
 //!    writes resume when space returns.
 //! 5. A new file is entered only after the previous one is fully synced and the
 //!    new file's header and directory entry are durable, so every WAL file but
-//!    the last is complete on disk.
+//!    the last is complete on disk. A failed rotation durably removes what it
+//!    created and keeps the old file current (not poisoned, so ENOSPC there
+//!    is survivable); only a failed cleanup poisons.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -197,6 +199,15 @@ impl WalWriter {
         self.rotate_locked(&mut st)
     }
 
+    /// Rotates only when the current file holds records.
+    pub fn rotate_if_used(&self) -> Result<()> {
+        let used = self.lock().current.last_seq.is_some();
+        if used {
+            self.rotate()?;
+        }
+        Ok(())
+    }
+
     fn rotate_locked(&self, st: &mut State) -> Result<()> {
         // A running group-commit leader may still sync the old file; syncing it
         // here as well is harmless and makes the whole old file durable.
@@ -211,7 +222,15 @@ impl WalWriter {
         let file = match create_wal_file(self.vfs.as_ref(), &self.dir, index, st.next_seq) {
             Ok(f) => f,
             Err(e) => {
-                st.poisoned = Some(format!("WAL rotation failed: {e}"));
+                // The old file stays current, so ENOSPC here does not poison:
+                // writes resume when space returns. Whatever exists of the new
+                // file must first be gone durably, or replay would find a
+                // non-last file with a torn tail and a later rotation could
+                // not create it.
+                if let Err(e2) = self.discard_file(index) {
+                    let msg = format!("WAL rotation failed ({e}) and cleanup failed ({e2})");
+                    st.poisoned = Some(msg);
+                }
                 return Err(e);
             }
         };
@@ -223,6 +242,19 @@ impl WalWriter {
         st.durable_lsn = st.written_lsn;
         self.synced.notify_all();
         Ok(())
+    }
+
+    /// Removes WAL file `index` if it exists and makes that durable.
+    fn discard_file(&self, index: u64) -> Result<()> {
+        let path = self.path(index);
+        match self.vfs.remove(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+        self.vfs
+            .sync_dir(&self.dir)
+            .map_err(|e| Error::io(self.dir.clone(), e))
     }
 
     /// Removes closed WAL files all of whose records have `seq < min_needed_seq`.
