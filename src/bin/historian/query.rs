@@ -1,7 +1,7 @@
 //! `historian query` (raw points in a range) and `historian last` (the latest point of
 //! each series). Both print series sorted by key, points by time.
 
-use historian::{Columns, SeriesData};
+use historian::{Columns, Selector, SeriesData, Tenant};
 
 use crate::args::{LastArgs, QueryArgs};
 use crate::context::{check_tenant_name, existing_tenant, selector, time_flag, Context};
@@ -28,8 +28,13 @@ pub fn run_last(ctx: &Context, args: &LastArgs) -> CliResult {
     let sel = selector(&args.select)?;
     let engine = ctx.open_existing()?;
     let tenant = existing_tenant(&engine, &args.tenant)?;
-    let data: Vec<SeriesData> = tenant
-        .last(&sel)?
+    output::write(&last_rows(&tenant, &sel)?, &args.output)
+}
+
+/// The latest point of each series matching `sel`, one row per series.
+pub fn last_rows(tenant: &Tenant, sel: &Selector) -> historian::Result<Vec<SeriesData>> {
+    Ok(tenant
+        .last(sel)?
         .into_iter()
         .map(|(key, value_type, p)| {
             let mut cols = Columns::with_capacity(1);
@@ -40,6 +45,5 @@ pub fn run_last(ctx: &Context, args: &LastArgs) -> CliResult {
                 cols,
             }
         })
-        .collect();
-    output::write(&data, &args.output)
+        .collect())
 }

@@ -148,19 +148,7 @@ fn query_steps(tenant: &Tenant, seconds: i64) -> CliResult {
         "[5/7] last values of vibration{machine=~\"pump-.*\"}",
         || {
             let sel = selector("vibration{machine=~\"pump-.*\"}")?;
-            let data: Vec<SeriesData> = tenant
-                .last(&sel)?
-                .into_iter()
-                .map(|(key, value_type, p)| {
-                    let mut cols = historian::Columns::with_capacity(1);
-                    cols.push(p.ts, p.value.to_bits(), p.quality);
-                    SeriesData {
-                        key,
-                        value_type,
-                        cols,
-                    }
-                })
-                .collect();
+            let data = crate::query::last_rows(tenant, &sel)?;
             csv_text(&data, 6)
         },
     )
