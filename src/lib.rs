@@ -7,17 +7,27 @@
 //! merges them with last-write-wins (`query/`). See ARCHITECTURE.md.
 //!
 //! ```no_run
-//! use historian::{Engine, Options, SeriesKey, Selector, Value, WriteBatch};
-//! let engine = Engine::open("data", Options::default())?;
-//! let plant = engine.tenant("acme")?;
-//! let key = SeriesKey::new("temperature", [("machine", "press-07")])?;
+//! use historian::{Engine, Options, Selector, SeriesKey, Value, WriteBatch};
+//!
+//! let engine = Engine::open("plant-data", Options::default())?; // Sync durability
+//! let acme = engine.tenant("acme")?; // one manufacturer
+//! let key = SeriesKey::new("temperature", [("line", "L1"), ("machine", "press-07")])?;
+//!
 //! let mut batch = WriteBatch::new();
-//! batch.push_value(&key, 1_600_000_000_000_000_000, Value::F64(21.5))?;
-//! plant.write(&batch)?;
-//! for series in plant.scan(&Selector::parse("temperature")?, i64::MIN, i64::MAX) {
+//! batch.push_value(&key, 1_583_748_873_000_000_000, Value::F64(71.25))?;
+//! acme.write(&batch)?; // returns once the batch is fdatasync'ed
+//!
+//! let sel = Selector::parse(r#"temperature{machine=~"press-.*"}"#)?;
+//! for series in acme.scan(&sel, i64::MIN, i64::MAX) {
+//!     // [from, to) in ns
 //!     let series = series?;
-//!     println!("{} has {} points", series.key, series.cols.len());
+//!     for p in series.points() {
+//!         println!("{} {} {}", series.key, p.ts, p.value);
+//!     }
 //! }
+//! let latest = acme.last(&sel)?; // latest point per series
+//! engine.flush()?; // memtables → segment files, WAL trimmed
+//! # let _ = latest;
 //! # Ok::<(), historian::Error>(())
 //! ```
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
