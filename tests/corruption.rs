@@ -398,7 +398,7 @@ fn every_bit_flip_of_the_last_wal_file_is_detected() {
             }
         };
     });
-    println!(
+    crate::report!(
         "corruption/wal-last: seed {seed}: {} bytes, {n} records, {} bit flips: {} refused to open, \
          {} cut the final record as a torn tail, 0 undetected",
         w.bytes.len(),
@@ -421,7 +421,7 @@ fn every_bit_flip_of_a_closed_wal_file_is_detected() {
             "{ctx}: opened"
         );
     });
-    println!(
+    crate::report!(
         "corruption/wal-closed: seed {seed}: {} bytes, {} bit flips, all refused to open and failed verify",
         w.bytes.len(),
         w.bytes.len() * 8
@@ -449,7 +449,7 @@ fn every_bit_flip_of_a_segment_is_detected() {
             Opened::Data(_) => panic!("{ctx}: every query succeeded on a damaged segment"),
         };
     });
-    println!(
+    crate::report!(
         "corruption/segment: seed {seed}: {} bytes, {} bit flips: {} refused at open, {} failed \
          the query of the damaged series (other series exact), 0 undetected",
         r.bytes.len(),
@@ -491,7 +491,7 @@ fn truncation_at_every_offset() {
             "{ctx}: opened"
         );
     });
-    println!(
+    crate::report!(
         "corruption/truncation: seed {seed}: WAL cut at all {} offsets (as last and as closed \
          file), segment cut at all {} offsets",
         w.bytes.len(),
@@ -577,7 +577,7 @@ fn random_multi_byte_corruption() {
             counts[2].fetch_add(1, Ordering::Relaxed);
         }
     });
-    println!(
+    crate::report!(
         "corruption/random: seed {seed}: {} damaged WAL files (last and closed), {} damaged segments, \
          {} misdirected copies in segments: all detected, no different value returned",
         counts[0].load(Ordering::Relaxed),

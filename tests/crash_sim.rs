@@ -244,7 +244,7 @@ fn power_loss_at_every_io_op_of_the_canonical_workload() {
         }
     });
     let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    println!(
+    crate::report!(
         "crash_sim: seed {seed}: {} steps, {n_ops} I/O ops, crashed at every op 0..={n_ops} \
          ({} ops covered); {} crash images checked ({} random per op, {} nested crashes in \
          recovery, {} second crashes after recovery); in-flight step applied {} / dropped {}; \

@@ -151,3 +151,29 @@ fn tenants_are_isolated_and_drop_removes_everything() {
         vec![(1, 1.0f64.to_bits())]
     );
 }
+
+#[test]
+fn name_and_value_lengths_error_at_limit_plus_one() {
+    let fs = SimFs::new();
+    let limits = Limits {
+        max_name_len: 8,
+        max_tag_value_len: 4,
+        ..Limits::default()
+    };
+    let e = Engine::open("x", sim_opts(&fs).with_limits(limits)).unwrap();
+    let t = e.tenant("acme").unwrap();
+    let write = |k: SeriesKey| {
+        let mut b = WriteBatch::new();
+        b.push_value(&k, 1, Value::F64(1.0)).unwrap();
+        t.write(&b)
+    };
+    let ok = |m: &str, tk: &str, tv: &str| SeriesKey::new(m, [(tk, tv)]).unwrap();
+    assert!(write(ok("mmmmmmmm", "kkkkkkkk", "vvvv")).is_ok());
+    for k in [
+        ok("mmmmmmmmm", "k", "v"),
+        ok("m", "kkkkkkkkk", "v"),
+        ok("m", "k", "vvvvv"),
+    ] {
+        assert!(matches!(write(k), Err(Error::LimitExceeded { .. })));
+    }
+}

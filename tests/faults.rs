@@ -220,7 +220,7 @@ fn loop_modes(modes: &[Mode], name: &str) {
         }
     });
     let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    println!(
+    crate::report!(
         "faults/{name}: seed {seed}: {n_ops} I/O ops ({n_syncs} syncs) per clean run; modes {modes:?}; \
          {} runs, {} faults injected, {} failed calls ({} Poisoned, {} NoSpace), \
          {} failed opens, {} reopened images checked",
@@ -320,7 +320,7 @@ fn enospc_quota_fill_resume_and_reopen_without_loss() {
         acked += a;
         failures += f;
     }
-    println!("faults/quota: seed {seed}: {runs} quota runs, {acked} acknowledged writes, {failures} NoSpace errors, 0 lost");
+    crate::report!("faults/quota: seed {seed}: {runs} quota runs, {acked} acknowledged writes, {failures} NoSpace errors, 0 lost");
 }
 
 #[test]

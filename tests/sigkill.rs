@@ -10,6 +10,14 @@
 //! The verdict never depends on timing: timing only decides where the kill
 //! lands, and every landing point must pass.
 
+/// Prints past libtest's output capture, so the line shows in every CI log.
+macro_rules! report {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::{mpsc, Arc};
@@ -165,7 +173,7 @@ fn sigkill_at_random_moments_loses_no_acknowledged_batch() {
         }
         next = present.last().map_or(next, |b| b + 1).max(last_sent + 1);
     }
-    println!(
+    report!(
         "sigkill: {cycles} cycles, {total_acks} acknowledged batches, \
          {kills_before_first_ack} kills before the first ack (during open/recovery), seed {seed}"
     );

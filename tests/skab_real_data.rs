@@ -5,6 +5,14 @@
 //! segments). The data is GPL-licensed and lives outside the repository; without it the
 //! test prints why and passes.
 
+/// Prints past libtest's output capture, so the line shows in every CI log.
+macro_rules! report {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -139,7 +147,7 @@ fn assert_same(got: &Points, want: &Points, when: &str) {
 fn every_skab_cell_round_trips_bit_exactly_through_the_cli() {
     let root = skab_dir();
     if !root.is_dir() {
-        eprintln!(
+        report!(
             "skipped: SKAB data not found at {} (see shared/data/README.md)",
             root.display()
         );

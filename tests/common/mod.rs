@@ -1,7 +1,18 @@
 //! Shared helpers of the reliability tests: seeds, the canonical workload, the
 //! oracle (what a recovered engine may hold, given which calls were
 //! acknowledged) and the on-disk checks (`verify_dir`, no orphan files).
+
 #![allow(dead_code)]
+
+/// Prints a line straight to stderr, past libtest's output capture, so the
+/// campaign counts show in every CI log, not only when a test fails.
+#[macro_export]
+macro_rules! report {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 pub mod gen;
 
@@ -36,7 +47,7 @@ pub fn seed() -> u64 {
             h.finish()
         }
     };
-    eprintln!("HISTORIAN_SEED={seed} (set it to reproduce this run)");
+    report!("HISTORIAN_SEED={seed} (set it to reproduce this run)");
     seed
 }
 
