@@ -128,15 +128,19 @@ impl Memtable {
         (!out.is_empty()).then_some(out)
     }
 
-    /// A sorted, deduplicated copy of every point of `id` (`i64::MAX`
-    /// included, which no half-open range reaches).
-    pub fn read_all(&self, id: SeriesId) -> Option<Columns> {
+    /// The newest point of `id` as (ts, bits, quality), without copying the
+    /// series: the last point when sorted, else the last-written point of the
+    /// greatest timestamp (last write wins). `i64::MAX` included.
+    pub fn latest(&self, id: SeriesId) -> Option<(i64, u64, Option<u8>)> {
         let buf = self.series.get(&id)?;
-        let mut out = buf.cols.clone();
-        if !buf.sorted {
-            out.sort_dedup_last_wins();
-        }
-        (!out.is_empty()).then_some(out)
+        let cols = &buf.cols;
+        let i = if buf.sorted {
+            cols.len().checked_sub(1)?
+        } else {
+            let newest = cols.ts.iter().enumerate().max_by_key(|&(i, &t)| (t, i));
+            newest.map(|(i, _)| i)?
+        };
+        Some((*cols.ts.get(i)?, *cols.values.get(i)?, cols.quality_at(i)))
     }
 
     /// Freezes the memtable: sorts and deduplicates every series.
@@ -247,10 +251,11 @@ impl FrozenMemtable {
         (!out.is_empty()).then_some(out)
     }
 
-    /// Every point of `id` (`i64::MAX` included).
-    pub fn read_all(&self, id: SeriesId) -> Option<Columns> {
-        let s = self.series.get(*self.index.get(&id)?)?;
-        (!s.cols.is_empty()).then(|| s.cols.clone())
+    /// The newest point of `id` as (ts, bits, quality) (series are sorted).
+    pub fn latest(&self, id: SeriesId) -> Option<(i64, u64, Option<u8>)> {
+        let cols = &self.series.get(*self.index.get(&id)?)?.cols;
+        let i = cols.len().checked_sub(1)?;
+        Some((*cols.ts.get(i)?, *cols.values.get(i)?, cols.quality_at(i)))
     }
 }
 
@@ -284,6 +289,17 @@ mod tests {
         assert_eq!(r.ts, vec![1, 2, 3, 5]);
         assert_eq!(r.quality, Some(vec![None, None, None, Some(192)]));
         assert_eq!((m.points(), m.min_seq()), (4, Some(1)));
+    }
+
+    #[test]
+    fn latest_is_the_last_write_of_the_greatest_timestamp() {
+        let mut m = Memtable::default();
+        m.insert(0, &cols(&[5, i64::MAX, 1], 1), 1);
+        m.insert(0, &cols(&[i64::MAX, 3], 2), 2);
+        assert_eq!(m.latest(0), Some((i64::MAX, 2, None)));
+        m.insert(1, &cols(&[1, 2], 7), 3);
+        assert_eq!(m.latest(1), Some((2, 7, None)));
+        assert_eq!(m.latest(9), None);
     }
 
     #[test]

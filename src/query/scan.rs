@@ -156,12 +156,11 @@ impl Tenant {
         let (series, frozen, segments) = {
             let st = self.inner.read();
             let ids = st.catalog.select(selector);
-            let series: Vec<(SeriesId, SeriesKey, ValueType, Option<Columns>)> = ids
+            let series: Vec<(SeriesId, SeriesKey, ValueType, Option<Point>)> = ids
                 .into_iter()
                 .filter_map(|id| {
                     let e = st.catalog.get(id)?;
-                    // Whole memtables: a point at i64::MAX is the latest too.
-                    let active = st.active.read_all(id);
+                    let active = st.active.latest(id).map(|p| to_point(p, e.value_type));
                     Some((id, e.key.clone(), e.value_type, active))
                 })
                 .collect();
@@ -169,11 +168,9 @@ impl Tenant {
         };
         for (id, key, vt, active) in series {
             // Newest source first; a strictly later timestamp replaces the best.
-            let mut best: Option<Point> = active.as_ref().and_then(|c| last_point(c, vt));
+            let mut best: Option<Point> = active;
             for f in frozen.iter().rev() {
-                if let Some(c) = f.read_all(id) {
-                    best = newer(best, last_point(&c, vt));
-                }
+                best = newer(best, f.latest(id).map(|p| to_point(p, vt)));
             }
             for seg in segments.iter().rev() {
                 let Some(ss) = seg.find(&key) else { continue };
@@ -190,6 +187,14 @@ impl Tenant {
         }
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
+    }
+}
+
+fn to_point((ts, bits, quality): (i64, u64, Option<u8>), vt: ValueType) -> Point {
+    Point {
+        ts,
+        value: Value::from_bits(vt, bits),
+        quality,
     }
 }
 
