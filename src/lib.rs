@@ -34,6 +34,7 @@
 
 pub mod bytes;
 pub mod catalog;
+pub mod codec;
 pub mod engine;
 pub mod error;
 pub mod manifest;
