@@ -2,7 +2,9 @@
 //! latest points, and Arrow output.
 
 mod arrow;
+mod decode_all;
 mod scan;
 
 pub use self::arrow::{series_to_record_batch, value_schema};
+pub use decode_all::DecodeTotals;
 pub use scan::{ScanIter, SeriesData};
