@@ -54,6 +54,7 @@ fn segment_write(iters: u64) -> Duration {
             key: &s.key,
             value_type: s.value_type,
             cols: &s.cols,
+            lossy: None,
         })
         .collect();
     let dir = tempfile::tempdir().expect("tempdir");

@@ -125,6 +125,42 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// An unsigned LEB128 varint (at most 10 bytes, no bits past 64).
+    pub fn uvarint(&mut self) -> Result<u64, DecodeError> {
+        let at = self.offset();
+        let mut v: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let b = self.u8()?;
+            if shift == 63 && b > 1 {
+                return Err(DecodeError::invalid(at, "varint overflows 64 bits"));
+            }
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(DecodeError::invalid(at, "varint longer than 10 bytes"))
+    }
+
+    /// A zigzag-encoded signed varint.
+    pub fn ivarint(&mut self) -> Result<i64, DecodeError> {
+        let u = self.uvarint()?;
+        Ok((u >> 1) as i64 ^ -((u & 1) as i64))
+    }
+
+    /// A varint that must fit `usize` and be at most `max`.
+    pub fn uvarint_max(&mut self, max: u64, what: &str) -> Result<usize, DecodeError> {
+        let at = self.offset();
+        let v = self.uvarint()?;
+        if v > max {
+            return Err(DecodeError::invalid(
+                at,
+                format!("{what} {v} exceeds {max}"),
+            ));
+        }
+        Ok(v as usize)
+    }
+
     /// A `u16`-length-prefixed UTF-8 string.
     pub fn str16(&mut self) -> Result<&'a str, DecodeError> {
         let at = self.offset();
@@ -165,6 +201,20 @@ pub fn put_str16(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes().get(..len).unwrap_or_default());
 }
 
+/// Appends an unsigned LEB128 varint.
+pub fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Appends a zigzag-encoded signed varint.
+pub fn put_ivarint(out: &mut Vec<u8>, v: i64) {
+    put_uvarint(out, ((v << 1) ^ (v >> 63)) as u64);
+}
+
 /// Appends i64 values little-endian.
 pub fn put_i64s(out: &mut Vec<u8>, vals: &[i64]) {
     out.reserve(vals.len() * 8);
@@ -185,6 +235,38 @@ pub fn put_u64s(out: &mut Vec<u8>, vals: &[u64]) {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn varints_round_trip_and_reject_overflow() {
+        for v in [
+            0u64,
+            1,
+            127,
+            128,
+            300,
+            u64::from(u32::MAX),
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            let mut out = Vec::new();
+            put_uvarint(&mut out, v);
+            let mut c = Cursor::new(&out, 0);
+            assert_eq!(c.uvarint(), Ok(v));
+            assert_eq!(c.remaining(), 0);
+            for cut in 0..out.len() {
+                assert!(Cursor::new(&out[..cut], 0).uvarint().is_err());
+            }
+        }
+        for v in [0i64, -1, 1, i64::MIN, i64::MAX, -300] {
+            let mut out = Vec::new();
+            put_ivarint(&mut out, v);
+            assert_eq!(Cursor::new(&out, 0).ivarint(), Ok(v));
+        }
+        let over = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02];
+        assert!(Cursor::new(&over, 0).uvarint().is_err());
+        let long = [0x80; 11];
+        assert!(Cursor::new(&long, 0).uvarint().is_err());
+    }
 
     #[test]
     fn reads_past_the_end_are_errors() {

@@ -85,6 +85,7 @@ fn check_golden(version: u16) {
                 key: k,
                 value_type: *vt,
                 cols: c,
+                lossy: None,
             })
             .collect();
         let (bytes, _) = encode_segment(&to_write);

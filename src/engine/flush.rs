@@ -85,6 +85,7 @@ impl EngineInner {
                 key: &s.key,
                 value_type: s.value_type,
                 cols: &s.cols,
+                lossy: None,
             })
             .collect();
         let written = write_segment(self.vfs.as_ref(), &path, &series)?;

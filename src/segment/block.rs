@@ -1,348 +1,378 @@
-//! One block: up to [`MAX_BLOCK_POINTS`] points of one series (docs/FORMAT.md).
+//! One v2 block: up to [`MAX_BLOCK_POINTS`] points of one series, each column
+//! encoded by `crate::codec` (docs/FORMAT.md, "Segment v2 block").
 //!
 //! ```text
-//! ts_codec u8 | value_codec u8 | quality_codec u8 | value_type u8 |
-//! count u32 | ts_len u32 | values_len u32 | quality_len u32 |
-//! ts bytes | value bytes | quality bytes | crc u32 (over everything before it)
+//! block := flags u8 (1 qualities present, 2 timestamps shared) | value_type u8 |
+//!          count uvarint | [ts_back uvarint if shared] | ts_len uvarint |
+//!          values_len uvarint | [quality_len uvarint if qualities] |
+//!          [ts section unless shared] | values section | [quality section] |
+//!          crc u32
+//! crc   := crc32(every byte of the block before the crc ‖ the shared ts section)
 //! ```
-//! v1 codecs: timestamps `1` = first ts (i64) then LEB128 varints of the
-//! (unsigned, non-zero) gaps; values `1` = raw u64 LE, `2` = zstd of raw;
-//! qualities `0` = none, `1` = count presence bytes then count value bytes.
+//!
+//! A block whose encoded timestamps equal those of an earlier block of the
+//! same file (the sensors of one machine share a clock) stores no timestamps:
+//! `ts_back` is the distance from its own start back to that section.
 //!
 //! Invariants:
 //! 1. Timestamps in a block are strictly increasing; decode rejects anything else.
-//! 2. Decoding checks the crc first, then every length against the block, and
-//!    never allocates more than `count` (≤ MAX_BLOCK_POINTS) entries.
+//! 2. Decoding checks the crc (covering a shared section too) before parsing,
+//!    then every length against the block; a shared section must lie wholly
+//!    before the block, after the file header.
+//! 3. Decoders write into caller-owned aligned buffers ([`BlockBuf`]); nothing is
+//!    allocated per block on the read path.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
-use std::cell::RefCell;
+use std::collections::HashMap;
 
-use super::format::{BlockStats, MAX_BLOCK_POINTS};
-use crate::bytes::{put_u64s, Cursor, DecodeError};
+use super::format::{HEADER_LEN, MAX_BLOCK_POINTS};
+use crate::bytes::{put_uvarint, Cursor, DecodeError};
+use crate::codec::{self, Aligned, CodecId};
 use crate::error::CorruptionKind;
 use crate::model::{Columns, ValueType};
 
-const TS_DELTA_VARINT: u8 = 1;
-const VALUES_RAW: u8 = 1;
-const VALUES_ZSTD: u8 = 2;
-const QUALITY_NONE: u8 = 0;
-const QUALITY_PLAIN: u8 = 1;
+const FLAG_QUALITY: u8 = 1;
+const FLAG_SHARED_TS: u8 = 2;
 
-/// Encodes `cols` (sorted, deduplicated, at most MAX_BLOCK_POINTS) into `out`.
-/// Returns the block's crc.
-pub fn encode_block(out: &mut Vec<u8>, value_type: ValueType, cols: &Columns) -> u32 {
-    let start = out.len();
-    let ts = encode_ts(&cols.ts);
-    let mut raw = Vec::with_capacity(cols.len() * 8);
-    put_u64s(&mut raw, &cols.values);
-    let (value_codec, values) = match zstd_compress(&raw) {
-        Some(z) if z.len() * 10 < raw.len() * 9 => (VALUES_ZSTD, z),
-        _ => (VALUES_RAW, raw),
-    };
-    let (quality_codec, quality) = match &cols.quality {
-        Some(q) => {
-            let mut b: Vec<u8> = q.iter().map(|q| u8::from(q.is_some())).collect();
-            b.extend(q.iter().map(|q| q.unwrap_or(0)));
-            (QUALITY_PLAIN, b)
-        }
-        None => (QUALITY_NONE, Vec::new()),
-    };
-    out.extend_from_slice(&[
-        TS_DELTA_VARINT,
-        value_codec,
-        quality_codec,
-        value_type.tag(),
-    ]);
-    for n in [cols.len(), ts.len(), values.len(), quality.len()] {
-        out.extend_from_slice(&(n as u32).to_le_bytes());
-    }
-    out.extend_from_slice(&ts);
-    out.extend_from_slice(&values);
-    out.extend_from_slice(&quality);
-    let crc = crc32fast::hash(out.get(start..).unwrap_or_default());
-    out.extend_from_slice(&crc.to_le_bytes());
-    crc
+/// Encoded timestamp sections already in the file, by content, so equal ones
+/// are stored once. Bounded: when it grows past its budget it starts over.
+#[derive(Default)]
+pub struct TsShare {
+    by_hash: HashMap<(u32, usize), Vec<(u64, Vec<u8>)>>,
+    bytes: usize,
 }
 
-fn encode_ts(ts: &[i64]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(8 + ts.len() * 2);
-    let Some(&first) = ts.first() else {
-        return out;
-    };
-    out.extend_from_slice(&first.to_le_bytes());
-    let mut prev = first;
-    for &t in ts.iter().skip(1) {
-        let mut gap = (t as u64).wrapping_sub(prev as u64);
-        while gap >= 0x80 {
-            out.push((gap as u8) | 0x80);
-            gap >>= 7;
-        }
-        out.push(gap as u8);
-        prev = t;
+/// Memory the share table may hold before it is cleared.
+const TS_SHARE_BUDGET: usize = 8 << 20;
+
+impl TsShare {
+    fn find(&self, section: &[u8], hash: u32) -> Option<u64> {
+        let list = self.by_hash.get(&(hash, section.len()))?;
+        list.iter()
+            .find(|(_, bytes)| bytes.as_slice() == section)
+            .map(|(at, _)| *at)
     }
-    out
+
+    fn insert(&mut self, section: &[u8], hash: u32, at: u64) {
+        if self.bytes + section.len() > TS_SHARE_BUDGET {
+            self.by_hash.clear();
+            self.bytes = 0;
+        }
+        self.bytes += section.len() + 32;
+        self.by_hash
+            .entry((hash, section.len()))
+            .or_default()
+            .push((at, section.to_vec()));
+    }
 }
 
-/// Decodes a whole block (`buf` = exactly the block's bytes, at file offset `base`).
-pub fn decode_block(buf: &[u8], base: u64, value_type: ValueType) -> Result<Columns, DecodeError> {
-    let body_len = buf
+/// Reusable encoder buffers.
+#[derive(Default)]
+pub struct BlockEncoder {
+    ts: Vec<u8>,
+    values: Vec<u8>,
+    quality: Vec<u8>,
+    ints: Vec<i64>,
+    header: Vec<u8>,
+    pub share: TsShare,
+}
+
+impl BlockEncoder {
+    /// Encodes `cols` (sorted, deduplicated, 1..=MAX_BLOCK_POINTS points) into
+    /// `out`, whose end is at file offset `at`. Returns the block's crc.
+    pub fn encode(
+        &mut self,
+        out: &mut Vec<u8>,
+        at: u64,
+        value_type: ValueType,
+        cols: &Columns,
+    ) -> u32 {
+        self.ts.clear();
+        self.values.clear();
+        self.quality.clear();
+        self.header.clear();
+        codec::timestamps::encode(&cols.ts, &mut self.ts);
+        match value_type {
+            ValueType::F64 => codec::floats::encode(&cols.values, &mut self.values),
+            ValueType::I64 | ValueType::Bool => {
+                self.ints.clear();
+                self.ints.extend(cols.values.iter().map(|&v| v as i64));
+                codec::ints::encode(&self.ints, &mut self.values);
+            }
+        }
+        if let Some(q) = &cols.quality {
+            codec::rle::encode_quality(q, &mut self.quality);
+        }
+        let ts_hash = crc32fast::hash(&self.ts);
+        let shared = self.share.find(&self.ts, ts_hash);
+        let mut flags = 0;
+        if cols.quality.is_some() {
+            flags |= FLAG_QUALITY;
+        }
+        if shared.is_some() {
+            flags |= FLAG_SHARED_TS;
+        }
+        self.header.push(flags);
+        self.header.push(value_type.tag());
+        put_uvarint(&mut self.header, cols.len() as u64);
+        if let Some(ts_at) = shared {
+            put_uvarint(&mut self.header, at - ts_at);
+        }
+        put_uvarint(&mut self.header, self.ts.len() as u64);
+        put_uvarint(&mut self.header, self.values.len() as u64);
+        if cols.quality.is_some() {
+            put_uvarint(&mut self.header, self.quality.len() as u64);
+        }
+        let start = out.len();
+        out.extend_from_slice(&self.header);
+        if shared.is_none() {
+            self.share
+                .insert(&self.ts, ts_hash, at + self.header.len() as u64);
+            out.extend_from_slice(&self.ts);
+        }
+        out.extend_from_slice(&self.values);
+        out.extend_from_slice(&self.quality);
+        let mut h = crc32fast::Hasher::new();
+        h.update(out.get(start..).unwrap_or_default());
+        if shared.is_some() {
+            h.update(&self.ts);
+        }
+        let crc = h.finalize();
+        out.extend_from_slice(&crc.to_le_bytes());
+        crc
+    }
+}
+
+/// One decoded block in aligned, reusable buffers.
+#[derive(Clone)]
+pub struct BlockBuf {
+    pub ts: Box<Aligned<i64>>,
+    pub values: Box<Aligned<u64>>,
+    pub quality: Box<Aligned<Option<u8>>>,
+    /// Points in the block.
+    pub len: usize,
+    /// Whether `quality` holds this block's qualities (else all are absent).
+    pub has_quality: bool,
+}
+
+impl Default for BlockBuf {
+    fn default() -> Self {
+        BlockBuf {
+            ts: Box::default(),
+            values: Box::default(),
+            quality: Box::default(),
+            len: 0,
+            has_quality: false,
+        }
+    }
+}
+
+impl BlockBuf {
+    /// The decoded timestamps.
+    pub fn ts(&self) -> &[i64] {
+        self.ts.0.get(..self.len).unwrap_or_default()
+    }
+
+    /// The decoded values (raw bits of the series' type).
+    pub fn values(&self) -> &[u64] {
+        self.values.0.get(..self.len).unwrap_or_default()
+    }
+
+    /// Copies the block into owned columns.
+    pub fn to_columns(&self) -> Columns {
+        Columns {
+            ts: self.ts().to_vec(),
+            values: self.values().to_vec(),
+            quality: self
+                .has_quality
+                .then(|| self.quality.0.get(..self.len).unwrap_or_default().to_vec()),
+        }
+    }
+}
+
+/// Where a block's sections are, once its header is parsed.
+pub struct BlockLayout<'a> {
+    pub count: usize,
+    pub ts: &'a [u8],
+    pub ts_at: u64,
+    pub ts_shared: bool,
+    pub values: &'a [u8],
+    pub values_at: u64,
+    pub quality: Option<(&'a [u8], u64)>,
+}
+
+/// Checks the crc and parses the header of the block at `offset..offset+len`
+/// of `file`.
+pub fn parse_block<'a>(
+    file: &'a [u8],
+    offset: u64,
+    len: u32,
+    value_type: ValueType,
+) -> Result<BlockLayout<'a>, DecodeError> {
+    let end = offset.checked_add(u64::from(len));
+    let block = end
+        .and_then(|e| file.get(offset as usize..e as usize))
+        .ok_or_else(|| DecodeError::invalid(offset, "block outside the file"))?;
+    let body_len = block
         .len()
         .checked_sub(4)
-        .ok_or_else(|| DecodeError::invalid(base, "block shorter than its crc"))?;
-    let body = buf.get(..body_len).unwrap_or_default();
-    let mut tail = Cursor::new(
-        buf.get(body_len..).unwrap_or_default(),
-        base + body_len as u64,
-    );
-    let stored = tail.u32()?;
-    let got = crc32fast::hash(body);
+        .ok_or_else(|| DecodeError::invalid(offset, "block shorter than its crc"))?;
+    let (body, crc_bytes) = block.split_at(body_len);
+    let stored = u32::from_le_bytes(crc_bytes.try_into().unwrap_or([0; 4]));
+    let mut c = Cursor::new(body, offset);
+    let flags = c.u8()?;
+    let type_tag = c.u8()?;
+    let count = c.uvarint_max(MAX_BLOCK_POINTS as u64, "block count")?;
+    let ts_back = if flags & FLAG_SHARED_TS != 0 {
+        Some(c.uvarint()?)
+    } else {
+        None
+    };
+    // A shared section lies before the block, so only the offset bounds it.
+    let ts_bound = if ts_back.is_some() {
+        offset
+    } else {
+        u64::from(len)
+    };
+    let ts_len = c.uvarint_max(ts_bound, "timestamp section length")?;
+    let values_len = c.uvarint_max(u64::from(len), "value section length")?;
+    let quality_len = if flags & FLAG_QUALITY != 0 {
+        Some(c.uvarint_max(u64::from(len), "quality section length")?)
+    } else {
+        None
+    };
+    // The shared section is located before the crc is known good, but only
+    // read (hashed) when it lies wholly between the header and this block.
+    let shared = match ts_back {
+        Some(back) => {
+            let ts_at = offset.checked_sub(back).filter(|&a| a >= HEADER_LEN as u64);
+            let ts_end = ts_at.and_then(|a| a.checked_add(ts_len as u64));
+            match (ts_at, ts_end) {
+                (Some(a), Some(e)) if e <= offset => {
+                    Some((file.get(a as usize..e as usize).unwrap_or_default(), a))
+                }
+                _ => {
+                    return Err(DecodeError::invalid(
+                        offset,
+                        "shared timestamps outside the file",
+                    ))
+                }
+            }
+        }
+        None => None,
+    };
+    let mut h = crc32fast::Hasher::new();
+    h.update(body);
+    if let Some((ts, _)) = shared {
+        h.update(ts);
+    }
+    let got = h.finalize();
     if got != stored {
         let kind = CorruptionKind::ChecksumMismatch {
             expected: stored,
             got,
         };
-        return Err(DecodeError::new(base, kind));
+        return Err(DecodeError::new(offset, kind));
     }
-    let mut c = Cursor::new(body, base);
-    let [ts_codec, value_codec, quality_codec, type_tag]: [u8; 4] = c.array()?;
+    if flags & !(FLAG_QUALITY | FLAG_SHARED_TS) != 0 {
+        return Err(DecodeError::invalid(
+            offset,
+            format!("unknown block flags {flags:#x}"),
+        ));
+    }
     if type_tag != value_type.tag() {
         return Err(DecodeError::invalid(
-            base + 3,
+            offset + 1,
             "block value type differs from its series",
         ));
     }
-    let count = c.u32()? as usize;
-    if count == 0 || count > MAX_BLOCK_POINTS {
-        return Err(DecodeError::invalid(
-            base + 4,
-            format!("block count {count} out of range"),
-        ));
+    if count == 0 {
+        return Err(DecodeError::invalid(offset + 2, "empty block"));
     }
-    let ts_len = c.u32()? as usize;
-    let values_len = c.u32()? as usize;
-    let quality_len = c.u32()? as usize;
-    let ts_at = c.offset();
-    let ts = decode_ts(c.take(ts_len)?, ts_at, ts_codec, count)?;
+    let (ts, ts_at) = match shared {
+        Some(s) => s,
+        None => {
+            let at = c.offset();
+            (c.take(ts_len)?, at)
+        }
+    };
     let values_at = c.offset();
-    let values = decode_values(c.take(values_len)?, values_at, value_codec, count)?;
-    let q_at = c.offset();
-    let quality = decode_quality(c.take(quality_len)?, q_at, quality_codec, count)?;
+    let values = c.take(values_len)?;
+    let quality = match quality_len {
+        Some(n) => {
+            let at = c.offset();
+            Some((c.take(n)?, at))
+        }
+        None => None,
+    };
     if c.remaining() != 0 {
         return Err(c.invalid("trailing bytes in block"));
     }
-    Ok(Columns {
+    Ok(BlockLayout {
+        count,
         ts,
+        ts_at,
+        ts_shared: shared.is_some(),
         values,
+        values_at,
         quality,
     })
 }
 
-fn decode_ts(buf: &[u8], base: u64, codec: u8, count: usize) -> Result<Vec<i64>, DecodeError> {
-    if codec != TS_DELTA_VARINT {
-        return Err(DecodeError::invalid(
-            base,
-            format!("unknown timestamp codec {codec}"),
-        ));
-    }
-    let mut c = Cursor::new(buf, base);
-    let mut prev = c.i64()?;
-    let mut out = Vec::with_capacity(count);
-    out.push(prev);
-    let mut rest = buf.get(8..).unwrap_or_default().iter();
-    while out.len() < count {
-        let mut gap: u64 = 0;
-        let mut shift = 0u32;
-        loop {
-            let Some(&b) = rest.next() else {
-                return Err(DecodeError::invalid(base, "timestamps end early"));
-            };
-            if shift > 63 || (shift == 63 && b > 1) {
-                return Err(DecodeError::invalid(base, "timestamp gap overflows"));
+/// Decodes the block at `offset..offset+len` of `file` into `out`.
+pub fn decode_block_into(
+    file: &[u8],
+    offset: u64,
+    len: u32,
+    value_type: ValueType,
+    out: &mut BlockBuf,
+) -> Result<(), DecodeError> {
+    let l = parse_block(file, offset, len, value_type)?;
+    let n = l.count;
+    out.len = 0;
+    let ts = out.ts.0.get_mut(..n).unwrap_or_default();
+    codec::timestamps::decode(l.ts, l.ts_at, ts)?;
+    let values = out.values.0.get_mut(..n).unwrap_or_default();
+    match value_type {
+        ValueType::F64 => codec::floats::decode(l.values, l.values_at, values)?,
+        ValueType::I64 | ValueType::Bool => {
+            let mut ints = [0i64; MAX_BLOCK_POINTS];
+            let ints = ints.get_mut(..n).unwrap_or_default();
+            codec::ints::decode(l.values, l.values_at, ints)?;
+            for (v, i) in values.iter_mut().zip(ints.iter()) {
+                *v = *i as u64;
             }
-            gap |= u64::from(b & 0x7f) << shift;
-            shift += 7;
-            if b & 0x80 == 0 {
-                break;
+            if value_type == ValueType::Bool && values.iter().any(|&v| v > 1) {
+                return Err(DecodeError::invalid(
+                    l.values_at,
+                    "bool value other than 0 or 1",
+                ));
             }
         }
-        let next = (prev as u64).wrapping_add(gap) as i64;
-        if gap == 0 || next <= prev {
-            return Err(DecodeError::invalid(
-                base,
-                "timestamps not strictly increasing",
-            ));
-        }
-        out.push(next);
-        prev = next;
     }
-    if rest.next().is_some() {
-        return Err(DecodeError::invalid(base, "trailing timestamp bytes"));
+    out.has_quality = false;
+    if let Some((q, at)) = l.quality {
+        let quality = out.quality.0.get_mut(..n).unwrap_or_default();
+        codec::rle::decode_quality(q, at, quality)?;
+        out.has_quality = true;
     }
-    Ok(out)
+    out.len = n;
+    Ok(())
 }
 
-fn decode_values(buf: &[u8], base: u64, codec: u8, count: usize) -> Result<Vec<u64>, DecodeError> {
-    let raw_len = count * 8;
-    let raw: std::borrow::Cow<'_, [u8]> = match codec {
-        VALUES_RAW => buf.into(),
-        VALUES_ZSTD => zstd_decompress(buf, raw_len)
-            .map_err(|e| DecodeError::invalid(base, format!("zstd: {e}")))?
-            .into(),
-        _ => {
-            return Err(DecodeError::invalid(
-                base,
-                format!("unknown value codec {codec}"),
-            ))
-        }
+/// The codecs a block uses: (timestamps, shared?, values, qualities).
+pub fn block_codecs(
+    file: &[u8],
+    offset: u64,
+    len: u32,
+    value_type: ValueType,
+) -> Result<(CodecId, bool, CodecId, Option<CodecId>), DecodeError> {
+    let l = parse_block(file, offset, len, value_type)?;
+    let ts = CodecId::of_section(l.ts, l.ts_at)?;
+    let values = CodecId::of_section(l.values, l.values_at)?;
+    let quality = match l.quality {
+        Some((q, at)) => Some(CodecId::of_section(q, at)?),
+        None => None,
     };
-    if raw.len() != raw_len {
-        return Err(DecodeError::invalid(
-            base,
-            "value bytes do not match the count",
-        ));
-    }
-    Cursor::new(&raw, base).u64s(count)
-}
-
-fn decode_quality(
-    buf: &[u8],
-    base: u64,
-    codec: u8,
-    count: usize,
-) -> Result<Option<Vec<Option<u8>>>, DecodeError> {
-    match codec {
-        QUALITY_NONE if buf.is_empty() => Ok(None),
-        QUALITY_PLAIN if buf.len() == 2 * count => {
-            let (present, vals) = buf.split_at(count);
-            let mut q = Vec::with_capacity(count);
-            for (&p, &v) in present.iter().zip(vals) {
-                match p {
-                    0 if v == 0 => q.push(None),
-                    1 => q.push(Some(v)),
-                    _ => return Err(DecodeError::invalid(base, "bad quality presence byte")),
-                }
-            }
-            Ok(Some(q))
-        }
-        _ => Err(DecodeError::invalid(base, "bad quality section")),
-    }
-}
-
-thread_local! {
-    // Creating a zstd context per block cost about 10% of import CPU.
-    static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> =
-        const { RefCell::new(None) };
-    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> =
-        const { RefCell::new(None) };
-}
-
-/// zstd (level 3) with this thread's reusable context; None if zstd fails.
-fn zstd_compress(raw: &[u8]) -> Option<Vec<u8>> {
-    COMPRESSOR.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.is_none() {
-            *c = zstd::bulk::Compressor::new(3).ok();
-        }
-        c.as_mut()?.compress(raw).ok()
-    })
-}
-
-/// Decompresses at most `capacity` bytes with this thread's reusable context.
-fn zstd_decompress(buf: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
-    DECOMPRESSOR.with(|d| {
-        let mut d = d.borrow_mut();
-        if d.is_none() {
-            *d = Some(zstd::bulk::Decompressor::new()?);
-        }
-        match d.as_mut() {
-            Some(d) => d.decompress(buf, capacity),
-            None => Err(std::io::Error::other("no zstd context")),
-        }
-    })
-}
-
-/// Computes a block's statistics.
-pub fn block_stats(value_type: ValueType, cols: &Columns) -> BlockStats {
-    let first = cols.values.first().copied().unwrap_or(0);
-    let last = cols.values.last().copied().unwrap_or(0);
-    let (min, max, sum) = match value_type {
-        ValueType::F64 => f64_min_max_sum(&cols.values),
-        ValueType::I64 => {
-            let it = cols.values.iter().map(|&b| b as i64);
-            let min = it.clone().min().unwrap_or(0);
-            let max = it.clone().max().unwrap_or(0);
-            (min as u64, max as u64, it.map(|v| v as f64).sum())
-        }
-        ValueType::Bool => {
-            let ones = cols.values.iter().filter(|&&b| b != 0).count();
-            let min = u64::from(ones == cols.len());
-            let max = u64::from(ones > 0);
-            (min, max, ones as f64)
-        }
-    };
-    BlockStats {
-        min,
-        max,
-        first,
-        last,
-        sum,
-    }
-}
-
-fn f64_min_max_sum(bits: &[u64]) -> (u64, u64, f64) {
-    let mut min = f64::NAN;
-    let mut max = f64::NAN;
-    let mut sum = 0.0;
-    for &b in bits {
-        let v = f64::from_bits(b);
-        sum += v;
-        if v.is_nan() {
-            continue;
-        }
-        if min.is_nan() || v < min {
-            min = v;
-        }
-        if max.is_nan() || v > max {
-            max = v;
-        }
-    }
-    (min.to_bits(), max.to_bits(), sum)
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-mod tests {
-    use super::*;
-
-    fn cols(ts: &[i64], vals: &[u64]) -> Columns {
-        Columns {
-            ts: ts.to_vec(),
-            values: vals.to_vec(),
-            quality: None,
-        }
-    }
-
-    #[test]
-    fn round_trips_extreme_timestamps() {
-        let c = cols(&[i64::MIN, -1, 0, i64::MAX], &[1, 2, 3, u64::MAX]);
-        let mut out = Vec::new();
-        encode_block(&mut out, ValueType::I64, &c);
-        assert_eq!(decode_block(&out, 0, ValueType::I64), Ok(c));
-    }
-
-    #[test]
-    fn every_bit_flip_is_detected() {
-        let mut c = cols(&[1, 2, 10], &[7, 8, 9]);
-        c.quality = Some(vec![None, Some(192), None]);
-        let mut out = Vec::new();
-        encode_block(&mut out, ValueType::F64, &c);
-        for bit in 0..out.len() * 8 {
-            let mut b = out.clone();
-            b[bit / 8] ^= 1 << (bit % 8);
-            assert!(decode_block(&b, 0, ValueType::F64).is_err(), "bit {bit}");
-        }
-        for cut in 0..out.len() {
-            assert!(decode_block(&out[..cut], 0, ValueType::F64).is_err());
-        }
-    }
+    Ok((ts, l.ts_shared, values, quality))
 }

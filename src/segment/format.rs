@@ -1,13 +1,15 @@
-//! Byte layout constants and fixed-size structures of segment files, v1
+//! Byte layout constants and fixed-size structures of segment files
 //! (docs/FORMAT.md, "Segment file"). Offsets are built from size chains.
 //!
 //! ```text
 //! header  : magic "HSEG" | version u16 | flags u16
-//! blocks  : block*           (see block.rs)
-//! index   : n_series u32 | series_entry*
+//! blocks  : block*           (v2: block.rs; v1: v1.rs)
+//! index   : v2: index.rs; v1: n_series u32 | series_entry* (v1.rs)
 //! footer  : index_offset u64 | index_len u64 | index_crc u32 | version u16 |
 //!           flags u16 | magic "HSEG" | footer_crc u32
 //! ```
+//! This build writes [`SEGMENT_VERSION`] and reads every version from
+//! [`OLDEST_READABLE_VERSION`] on; header and footer must agree.
 //! All integers little-endian.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,7 +17,10 @@ use crate::bytes::{Cursor, DecodeError};
 use crate::error::CorruptionKind;
 
 pub const SEGMENT_MAGIC: [u8; 4] = *b"HSEG";
-pub const SEGMENT_VERSION: u16 = 1;
+/// The version this build writes.
+pub const SEGMENT_VERSION: u16 = 2;
+/// The oldest version this build reads.
+pub const OLDEST_READABLE_VERSION: u16 = 1;
 pub const HEADER_LEN: usize = 4 + 2 + 2;
 pub const FOOTER_LEN: usize = 8 + 8 + 4 + 2 + 2 + 4 + 4;
 /// Points per block at most (a SIMD-friendly vector size).
@@ -92,6 +97,8 @@ pub struct Footer {
     pub index_offset: u64,
     pub index_len: u64,
     pub index_crc: u32,
+    /// Format version (always [`SEGMENT_VERSION`] when encoding).
+    pub version: u16,
 }
 
 impl Footer {
@@ -111,12 +118,14 @@ impl Footer {
     /// Decodes the footer from the last [`FOOTER_LEN`] bytes (at file offset `base`).
     pub fn decode(buf: &[u8], base: u64) -> Result<Self, DecodeError> {
         let mut c = Cursor::new(buf, base);
-        let footer = Footer {
+        let mut footer = Footer {
             index_offset: c.u64()?,
             index_len: c.u64()?,
             index_crc: c.u32()?,
+            version: 0,
         };
         let version = c.u16()?;
+        footer.version = version;
         let _flags = c.u16()?;
         let magic: [u8; 4] = c.array()?;
         let stored = c.u32()?;
@@ -131,7 +140,7 @@ impl Footer {
             };
             return Err(DecodeError::new(base, kind));
         }
-        if version != SEGMENT_VERSION {
+        if !(OLDEST_READABLE_VERSION..=SEGMENT_VERSION).contains(&version) {
             return Err(DecodeError::new(
                 base + 20,
                 CorruptionKind::UnsupportedVersion(version),
@@ -154,15 +163,15 @@ pub fn encode_header() -> [u8; HEADER_LEN] {
     h
 }
 
-/// Checks the file header.
-pub fn check_header(buf: &[u8]) -> Result<(), DecodeError> {
+/// Checks the file header and returns its version.
+pub fn check_header(buf: &[u8]) -> Result<u16, DecodeError> {
     let mut c = Cursor::new(buf, 0);
     let magic: [u8; 4] = c.array()?;
     if magic != SEGMENT_MAGIC {
         return Err(DecodeError::new(0, CorruptionKind::BadMagic));
     }
     let version = c.u16()?;
-    if version != SEGMENT_VERSION {
+    if !(OLDEST_READABLE_VERSION..=SEGMENT_VERSION).contains(&version) {
         return Err(DecodeError::new(
             4,
             CorruptionKind::UnsupportedVersion(version),
@@ -172,7 +181,7 @@ pub fn check_header(buf: &[u8]) -> Result<(), DecodeError> {
     if flags != 0 {
         return Err(DecodeError::invalid(6, format!("unknown flags {flags:#x}")));
     }
-    Ok(())
+    Ok(version)
 }
 
 /// The file name of segment `id`.
@@ -200,6 +209,7 @@ mod tests {
             index_offset: 8,
             index_len: 4,
             index_crc: 7,
+            version: SEGMENT_VERSION,
         };
         let bytes = f.encode();
         assert_eq!(bytes.len(), FOOTER_LEN);

@@ -13,9 +13,12 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::block::decode_block;
-use super::format::{check_header, BlockMeta, Footer, BLOCK_META_LEN, FOOTER_LEN, HEADER_LEN};
+use super::block::{block_codecs, decode_block_into, BlockBuf};
+use super::format::{check_header, BlockMeta, Footer, FOOTER_LEN, HEADER_LEN};
+use super::{index, v1};
 use crate::bytes::{Cursor, DecodeError};
+use crate::codec::lossy::Lossy;
+use crate::codec::CodecId;
 use crate::error::{Error, Result};
 use crate::model::{Columns, SeriesKey, ValueType};
 use crate::vfs::{Mapping, Vfs};
@@ -25,6 +28,8 @@ use crate::vfs::{Mapping, Vfs};
 pub struct SegmentSeries {
     pub key: SeriesKey,
     pub value_type: ValueType,
+    /// The lossy setting the points were stored with (always None in v1).
+    pub lossy: Option<Lossy>,
     pub blocks: Vec<BlockMeta>,
 }
 
@@ -33,6 +38,7 @@ pub struct Segment {
     pub id: u64,
     path: String,
     map: Mapping,
+    version: u16,
     series: Vec<SegmentSeries>,
     by_key: HashMap<SeriesKey, usize>,
     points: u64,
@@ -50,7 +56,7 @@ impl Segment {
     /// Maps and validates the segment at `path`.
     pub fn open(vfs: Arc<dyn Vfs>, path: &str, id: u64) -> Result<Segment> {
         let map = vfs.map_readonly(path).map_err(|e| Error::io(path, e))?;
-        let series = parse_index((*map).as_ref()).map_err(|e| e.into_error(path))?;
+        let (version, series) = parse_index((*map).as_ref()).map_err(|e| e.into_error(path))?;
         let mut by_key = HashMap::with_capacity(series.len());
         let mut points = 0;
         for (i, s) in series.iter().enumerate() {
@@ -64,6 +70,7 @@ impl Segment {
             id,
             path: path.to_string(),
             map,
+            version,
             series,
             by_key,
             points,
@@ -75,6 +82,11 @@ impl Segment {
     /// The file's path relative to the engine root.
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// The file's format version.
+    pub fn version(&self) -> u16 {
+        self.version
     }
 
     /// File length in bytes.
@@ -97,8 +109,75 @@ impl Segment {
         self.by_key.get(key).and_then(|&i| self.series.get(i))
     }
 
-    /// Decodes one block of a series, checking both checksums.
+    /// Decodes one block of a series into `buf`, checking both checksums and
+    /// that the block matches its index entry.
+    pub fn decode_block_into(
+        &self,
+        series: &SegmentSeries,
+        block: &BlockMeta,
+        buf: &mut BlockBuf,
+    ) -> Result<()> {
+        self.check_block_crc(block)?;
+        let bytes = (*self.map).as_ref();
+        if self.version == 1 {
+            let cols = self.read_block_v1(series, block)?;
+            let n = cols.len();
+            buf.len = 0;
+            for (d, s) in buf.ts.0.iter_mut().zip(&cols.ts) {
+                *d = *s;
+            }
+            for (d, s) in buf.values.0.iter_mut().zip(&cols.values) {
+                *d = *s;
+            }
+            buf.has_quality = cols.quality.is_some();
+            for (d, s) in buf.quality.0.iter_mut().zip(cols.quality.iter().flatten()) {
+                *d = *s;
+            }
+            buf.len = n;
+            return Ok(());
+        }
+        decode_block_into(bytes, block.offset, block.len, series.value_type, buf)
+            .map_err(|e| e.into_error(&self.path))?;
+        if buf.len != block.count as usize
+            || buf.ts().first() != Some(&block.ts_min)
+            || buf.ts().last() != Some(&block.ts_max)
+        {
+            let msg = "block contents differ from its index entry";
+            return Err(DecodeError::invalid(block.offset, msg).into_error(&self.path));
+        }
+        Ok(())
+    }
+
+    /// Decodes one block of a series into owned columns.
     pub fn read_block(&self, series: &SegmentSeries, block: &BlockMeta) -> Result<Columns> {
+        if self.version == 1 {
+            self.check_block_crc(block)?;
+            return self.read_block_v1(series, block);
+        }
+        let mut buf = BlockBuf::default();
+        self.decode_block_into(series, block, &mut buf)?;
+        Ok(buf.to_columns())
+    }
+
+    /// The codecs of one block: (timestamps, timestamps shared, values, qualities).
+    /// v1 blocks report None.
+    pub fn block_codecs(
+        &self,
+        series: &SegmentSeries,
+        block: &BlockMeta,
+    ) -> Result<Option<(CodecId, bool, CodecId, Option<CodecId>)>> {
+        if self.version == 1 {
+            return Ok(None);
+        }
+        let bytes = (*self.map).as_ref();
+        block_codecs(bytes, block.offset, block.len, series.value_type)
+            .map(Some)
+            .map_err(|e| e.into_error(&self.path))
+    }
+
+    /// Checks the block's stored crc against its index entry (a misdirected
+    /// write leaves a valid block where another was expected).
+    fn check_block_crc(&self, block: &BlockMeta) -> Result<()> {
         let bytes = (*self.map).as_ref();
         let end = block.offset.checked_add(u64::from(block.len));
         let buf = end
@@ -113,7 +192,15 @@ impl Segment {
             let msg = "block crc differs from its index entry (misdirected write?)";
             return Err(DecodeError::invalid(block.offset, msg).into_error(&self.path));
         }
-        let cols = decode_block(buf, block.offset, series.value_type)
+        Ok(())
+    }
+
+    fn read_block_v1(&self, series: &SegmentSeries, block: &BlockMeta) -> Result<Columns> {
+        let bytes = (*self.map).as_ref();
+        let buf = bytes
+            .get(block.offset as usize..(block.offset + u64::from(block.len)) as usize)
+            .unwrap_or_default();
+        let cols = v1::decode_block(buf, block.offset, series.value_type)
             .map_err(|e| e.into_error(&self.path))?;
         if cols.len() != block.count as usize
             || cols.ts.first() != Some(&block.ts_min)
@@ -128,9 +215,11 @@ impl Segment {
     /// Reads every block of every series (used by `verify`).
     pub fn verify(&self) -> Result<u64> {
         let mut points = 0;
+        let mut buf = BlockBuf::default();
         for s in &self.series {
             for b in &s.blocks {
-                points += self.read_block(s, b)?.len() as u64;
+                self.decode_block_into(s, b, &mut buf)?;
+                points += buf.len as u64;
             }
         }
         Ok(points)
@@ -151,8 +240,8 @@ impl Drop for Segment {
     }
 }
 
-fn parse_index(bytes: &[u8]) -> Result<Vec<SegmentSeries>, DecodeError> {
-    check_header(bytes)?;
+fn parse_index(bytes: &[u8]) -> Result<(u16, Vec<SegmentSeries>), DecodeError> {
+    let version = check_header(bytes)?;
     let footer_at = bytes
         .len()
         .checked_sub(FOOTER_LEN)
@@ -160,6 +249,12 @@ fn parse_index(bytes: &[u8]) -> Result<Vec<SegmentSeries>, DecodeError> {
         .ok_or_else(|| DecodeError::invalid(0, "file too short for a segment"))?;
     let footer = Footer::decode(bytes.get(footer_at..).unwrap_or_default(), footer_at as u64)?;
     let index_end = footer.index_offset.checked_add(footer.index_len);
+    if footer.version != version {
+        return Err(DecodeError::invalid(
+            footer_at as u64 + 20,
+            "footer version differs from the header's",
+        ));
+    }
     if footer.index_offset < HEADER_LEN as u64 || index_end != Some(footer_at as u64) {
         return Err(DecodeError::invalid(
             footer_at as u64,
@@ -178,44 +273,21 @@ fn parse_index(bytes: &[u8]) -> Result<Vec<SegmentSeries>, DecodeError> {
         return Err(DecodeError::new(footer.index_offset, kind));
     }
     let mut c = Cursor::new(index, footer.index_offset);
-    let n = c.count(1)?;
+    let n = if version == 1 {
+        c.count(1)?
+    } else {
+        c.uvarint_max(c.remaining() as u64, "series count")?
+    };
     let mut series = Vec::with_capacity(n.min(1 << 16));
     for _ in 0..n {
-        series.push(parse_series(&mut c, footer.index_offset)?);
+        series.push(if version == 1 {
+            v1::parse_series(&mut c, footer.index_offset)?
+        } else {
+            index::parse_series(&mut c, footer.index_offset)?
+        });
     }
     if c.remaining() != 0 {
         return Err(c.invalid("trailing bytes in the index"));
     }
-    Ok(series)
-}
-
-fn parse_series(c: &mut Cursor<'_>, blocks_end: u64) -> Result<SegmentSeries, DecodeError> {
-    let at = c.offset();
-    let key = SeriesKey::parse(c.str16()?).map_err(|e| DecodeError::invalid(at, e.to_string()))?;
-    let tag = c.u8()?;
-    let value_type =
-        ValueType::from_tag(tag).ok_or_else(|| c.invalid(format!("unknown value type {tag}")))?;
-    let n_blocks = c.count(BLOCK_META_LEN)?;
-    let mut blocks = Vec::with_capacity(n_blocks);
-    let mut prev_max: Option<i64> = None;
-    for _ in 0..n_blocks {
-        let at = c.offset();
-        let b = BlockMeta::decode(c)?;
-        let end = b.offset.checked_add(u64::from(b.len));
-        let in_file = b.offset >= HEADER_LEN as u64 && end.is_some_and(|e| e <= blocks_end);
-        let ordered = b.ts_min <= b.ts_max && prev_max.is_none_or(|p| p < b.ts_min);
-        if !in_file || !ordered || b.count == 0 {
-            return Err(DecodeError::invalid(
-                at,
-                "block entry out of bounds or out of order",
-            ));
-        }
-        prev_max = Some(b.ts_max);
-        blocks.push(b);
-    }
-    Ok(SegmentSeries {
-        key,
-        value_type,
-        blocks,
-    })
+    Ok((version, series))
 }

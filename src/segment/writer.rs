@@ -2,14 +2,20 @@
 //!
 //! Invariants:
 //! 1. Series are written in the order given (the caller sorts by key), each
-//!    cut into blocks of at most MAX_BLOCK_POINTS points.
-//! 2. The file is complete and `sync_data`ed before this returns; making its
+//!    cut into blocks of at most MAX_BLOCK_POINTS points, contiguous in the file.
+//! 2. A series with a lossy setting has its f64 points thinned by
+//!    `codec::lossy::select` before encoding, and the setting is recorded in
+//!    its index entry; every other series is stored bit-exactly.
+//! 3. The file is complete and `sync_data`ed before this returns; making its
 //!    directory entry durable and referencing it from the manifest is the
 //!    caller's job (a file the manifest does not name is garbage at open).
 
-use super::block::{block_stats, encode_block};
-use super::format::{encode_header, BlockMeta, Footer, MAX_BLOCK_POINTS};
-use crate::bytes::put_str16;
+use super::block::BlockEncoder;
+use super::format::{encode_header, BlockMeta, Footer, MAX_BLOCK_POINTS, SEGMENT_VERSION};
+use super::index::encode_series;
+use super::stats::block_stats;
+use crate::bytes::put_uvarint;
+use crate::codec::lossy::{self, Lossy};
 use crate::error::{Error, Result};
 use crate::model::{Columns, SeriesKey, ValueType};
 use crate::vfs::Vfs;
@@ -19,6 +25,8 @@ pub struct SeriesToWrite<'a> {
     pub key: &'a SeriesKey,
     pub value_type: ValueType,
     pub cols: &'a Columns,
+    /// Lossy setting of the series (f64 only; None = bit-exact).
+    pub lossy: Option<Lossy>,
 }
 
 /// What was written.
@@ -43,7 +51,12 @@ fn encode_into(
     let mut flushed: u64 = 0;
     out.extend_from_slice(&encode_header());
     let mut index = Vec::new();
-    index.extend_from_slice(&(series.len() as u32).to_le_bytes());
+    // Empty series get no entry (lossy thinning never empties one).
+    let non_empty = series.iter().filter(|s| !s.cols.is_empty()).count();
+    put_uvarint(&mut index, non_empty as u64);
+    let mut encoder = BlockEncoder::default();
+    let mut metas: Vec<BlockMeta> = Vec::new();
+    let mut thinned = Columns::default();
     let mut meta = WrittenSegment {
         file_len: 0,
         points: 0,
@@ -52,18 +65,24 @@ fn encode_into(
     };
     let mut block = Columns::with_capacity(MAX_BLOCK_POINTS);
     for s in series {
-        let n_blocks = s.cols.len().div_ceil(MAX_BLOCK_POINTS);
-        put_str16(&mut index, &s.key.to_string());
-        index.push(s.value_type.tag());
-        index.extend_from_slice(&(n_blocks as u32).to_le_bytes());
+        let lossy = s.lossy.filter(|_| s.value_type == ValueType::F64);
+        let cols = match lossy {
+            Some(kind) => {
+                thin(kind, s.cols, &mut thinned);
+                &thinned
+            }
+            None => s.cols,
+        };
+        let n_blocks = cols.len().div_ceil(MAX_BLOCK_POINTS);
+        metas.clear();
         for b in 0..n_blocks {
             let start = b * MAX_BLOCK_POINTS;
             block.ts.clear();
             block.values.clear();
             block.quality = None;
-            block.extend_range(s.cols, start, start + MAX_BLOCK_POINTS);
+            block.extend_range(cols, start, start + MAX_BLOCK_POINTS);
             let at = out.len();
-            let crc = encode_block(&mut out, s.value_type, &block);
+            let crc = encoder.encode(&mut out, flushed + at as u64, s.value_type, &block);
             let bm = BlockMeta {
                 offset: flushed + at as u64,
                 len: (out.len() - at) as u32,
@@ -76,24 +95,43 @@ fn encode_into(
             meta.ts_min = meta.ts_min.min(bm.ts_min);
             meta.ts_max = meta.ts_max.max(bm.ts_max);
             meta.points += u64::from(bm.count);
-            bm.encode(&mut index);
+            metas.push(bm);
             if out.len() >= WRITE_CHUNK_BYTES {
                 sink(&out)?;
                 flushed += out.len() as u64;
                 out.clear();
             }
         }
+        if !metas.is_empty() {
+            encode_series(&mut index, &s.key.to_string(), s.value_type, lossy, &metas);
+        }
     }
     let footer = Footer {
         index_offset: flushed + out.len() as u64,
         index_len: index.len() as u64,
         index_crc: crc32fast::hash(&index),
+        version: SEGMENT_VERSION,
     };
     out.extend_from_slice(&index);
     out.extend_from_slice(&footer.encode());
     sink(&out)?;
     meta.file_len = flushed + out.len() as u64;
     Ok(meta)
+}
+
+/// The points of `cols` that `kind` keeps, into `out`.
+fn thin(kind: Lossy, cols: &Columns, out: &mut Columns) {
+    let values: Vec<f64> = cols.values.iter().map(|&b| f64::from_bits(b)).collect();
+    let keep = lossy::select(kind, &cols.ts, &values);
+    *out = Columns::with_capacity(keep.len());
+    for i in keep {
+        if let (Some(&t), Some(&v)) = (cols.ts.get(i), cols.values.get(i)) {
+            out.push(t, v, cols.quality_at(i));
+        }
+    }
+    if cols.quality.is_none() {
+        out.quality = None;
+    }
 }
 
 /// Encodes the whole segment in memory (tests, fuzz corpora).

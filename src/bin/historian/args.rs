@@ -187,7 +187,19 @@ pub enum BenchCommand {
     /// Write a seeded synthetic workload into a fresh temporary directory
     #[command(long_about = BENCH_INGEST_ABOUT)]
     Ingest(BenchIngestArgs),
+    /// Decode every stored point of a tenant on one thread and report points/s
+    #[command(long_about = BENCH_DECODE_ABOUT)]
+    Decode(BenchDecodeArgs),
 }
+
+const BENCH_DECODE_ABOUT: &str = "\
+Open the data directory and decode every timestamp and every value of every segment \
+block of a tenant (Tenant::decode_all), summing them so nothing is skipped, --repeat \
+times on one thread. Reports the best and median points/s and the totals (points, \
+blocks, wrapping sum of timestamps, sum of f64 values, wrapping sum of integer and \
+bool values); the totals depend only on the stored points, so two builds can be \
+checked against each other. Memtables are not decoded: run `historian flush` first. \
+Nothing is written.";
 
 const BENCH_INGEST_ABOUT: &str = "\
 Write a fixed, seeded synthetic workload (random-walk sensor values with two decimals, \
@@ -214,6 +226,20 @@ pub struct BenchIngestArgs {
     /// Concurrent writer threads
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: u64,
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `bench decode`.
+#[derive(Debug, Args)]
+pub struct BenchDecodeArgs {
+    /// Tenant whose segments are decoded
+    #[arg(long)]
+    pub tenant: String,
+    /// Timed full decodes (one untimed warm-up decode runs first)
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub repeat: u64,
     /// Print one JSON object
     #[arg(long)]
     pub json: bool,

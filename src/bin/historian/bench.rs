@@ -2,19 +2,24 @@
 //! directory, reporting points/s (writes acknowledged, then including the final flush)
 //! and bytes/point on disk after the flush.
 //!
-//! The data: `--series` random walks (two decimals, like a sensor with 0.01 resolution)
+//! `historian bench decode`: full decode of an existing tenant's segments
+//! ([`historian::Tenant::decode_all`]) on one thread, repeated, reporting the best and
+//! median points/s and the decoded totals (see [`run_decode`]).
+//!
+//! The ingest data: `--series` random walks (two decimals, like a sensor with 0.01 resolution)
 //! sampled at 1 Hz; series are split evenly between the writer threads, each thread
 //! writing its own pre-built batches in time order. Building happens before the clock
 //! starts, so only the engine is measured.
 
 use std::time::Instant;
 
+use historian::query::DecodeTotals;
 use historian::{SeriesKey, TenantStats, WriteBatch};
 use serde_json::json;
 
 use crate::admin::print;
-use crate::args::BenchIngestArgs;
-use crate::context::{durability_name, open_engine, Context};
+use crate::args::{BenchDecodeArgs, BenchIngestArgs};
+use crate::context::{durability_name, existing_tenant, open_engine, Context};
 use crate::error::{CliError, CliResult};
 use crate::rng::{round_to, Rng};
 
@@ -183,4 +188,107 @@ fn thread_batches(
         out.push(b);
     }
     Ok(out)
+}
+
+/// Runs `bench decode`: opens the existing data directory, decodes every segment
+/// block of the tenant once untimed (warm-up: page cache, allocator), then
+/// `--repeat` times timed, on the calling thread only. Every run must see the same
+/// totals (nothing writes meanwhile); a difference is reported as an error.
+pub fn run_decode(ctx: &Context, args: &BenchDecodeArgs) -> CliResult {
+    let engine = ctx.open_existing()?;
+    let tenant = existing_tenant(&engine, &args.tenant)?;
+    let stats = tenant.stats()?;
+    let totals = tenant.decode_all()?;
+    let mut seconds = Vec::with_capacity(args.repeat as usize);
+    for _ in 0..args.repeat {
+        let started = Instant::now();
+        let t = tenant.decode_all()?;
+        seconds.push(started.elapsed().as_secs_f64());
+        if !same_totals(&t, &totals) {
+            return Err(CliError::failure(format!(
+                "bench decode: two decodes of tenant {} disagree ({t:?} vs {totals:?})",
+                args.tenant
+            )));
+        }
+    }
+    seconds.sort_by(f64::total_cmp);
+    let best = seconds.first().copied().unwrap_or(0.0);
+    let median = median(&seconds);
+    decode_report(args, &stats, &totals, best, median)
+}
+
+/// Equal totals; NaN sums (a stored NaN) compare by bits.
+fn same_totals(a: &DecodeTotals, b: &DecodeTotals) -> bool {
+    a.points == b.points
+        && a.blocks == b.blocks
+        && a.ts_sum == b.ts_sum
+        && a.int_sum == b.int_sum
+        && a.f64_sum.to_bits() == b.f64_sum.to_bits()
+}
+
+/// The median of sorted, non-empty `xs` (mean of the middle two when even).
+fn median(xs: &[f64]) -> f64 {
+    let n = xs.len();
+    match (xs.get((n.max(1) - 1) / 2), xs.get(n / 2)) {
+        (Some(a), Some(b)) => (a + b) / 2.0,
+        _ => 0.0,
+    }
+}
+
+/// Prints the result of `bench decode`.
+fn decode_report(
+    args: &BenchDecodeArgs,
+    stats: &TenantStats,
+    t: &DecodeTotals,
+    best: f64,
+    median: f64,
+) -> CliResult {
+    let p = t.points as f64;
+    let (best_rate, median_rate) = (p / best.max(1e-9), p / median.max(1e-9));
+    if args.json {
+        let v = json!({
+            "workload": "decode",
+            "tenant": args.tenant,
+            "threads": 1,
+            "repeat": args.repeat,
+            "points": t.points,
+            "blocks": t.blocks,
+            "series": stats.series,
+            "segments": stats.segments,
+            "segment_bytes": stats.segment_bytes,
+            "bytes_on_disk": stats.bytes_on_disk,
+            "memtable_points": stats.memtable_points,
+            "ts_sum": t.ts_sum,
+            "f64_sum": t.f64_sum,
+            "int_sum": t.int_sum,
+            "best_seconds": best,
+            "median_seconds": median,
+            "points_per_second": best_rate,
+            "median_points_per_second": median_rate,
+        });
+        return print(&format!("{v}\n"));
+    }
+    let unflushed = if stats.memtable_points > 0 {
+        format!(
+            "  note: {} points still in memtables are not decoded (run `historian flush`)\n",
+            stats.memtable_points
+        )
+    } else {
+        String::new()
+    };
+    print(&format!(
+        "bench decode: tenant {}, {} points in {} blocks, {} segment(s), {} segment bytes, \
+         1 thread, best of {}\n  best    {best:8.4} s  {best_rate:>12.0} points/s\n  \
+         median  {median:8.4} s  {median_rate:>12.0} points/s\n  sums    ts {}  f64 {}  \
+         int {}\n{unflushed}",
+        args.tenant,
+        t.points,
+        t.blocks,
+        stats.segments,
+        stats.segment_bytes,
+        args.repeat,
+        t.ts_sum,
+        t.f64_sum,
+        t.int_sum,
+    ))
 }

@@ -73,6 +73,7 @@ fn run(cli: &Cli) -> CliResult {
         Command::Tenants => admin::run_tenants(&ctx),
         Command::DropTenant(a) => admin::run_drop(&ctx, a),
         Command::Bench(BenchCommand::Ingest(a)) => bench::run_ingest(&ctx, a),
+        Command::Bench(BenchCommand::Decode(a)) => bench::run_decode(&ctx, a),
         Command::Demo(a) => demo::run(&ctx, a),
     }
 }
