@@ -14,6 +14,9 @@ mod stats;
 mod v1;
 mod writer;
 
+#[cfg(test)]
+mod tests;
+
 pub use block::BlockBuf;
 pub use format::{
     parse_segment_file_name, segment_file_name, BlockMeta, BlockStats, MAX_BLOCK_POINTS,
