@@ -20,10 +20,12 @@ mod flush;
 mod open;
 mod options;
 mod stats;
+mod storage;
 mod tenant;
 
 pub use options::Options;
 pub use stats::TenantStats;
+pub use storage::{CodecUse, SeriesStorage, StorageReport};
 pub use tenant::{Tenant, WriteReceipt};
 
 pub(crate) use tenant::{TenantInner, TenantState};

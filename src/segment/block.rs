@@ -360,19 +360,43 @@ pub fn decode_block_into(
     Ok(())
 }
 
-/// The codecs a block uses: (timestamps, shared?, values, qualities).
-pub fn block_codecs(
+/// Where a block's bytes go, for `historian stats`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockBreakdown {
+    pub ts_codec: CodecId,
+    /// The timestamps are another block's section (and cost no bytes here).
+    pub ts_shared: bool,
+    pub ts_bytes: u64,
+    pub value_codec: CodecId,
+    pub value_bytes: u64,
+    pub quality_codec: Option<CodecId>,
+    pub quality_bytes: u64,
+    /// Block header and crc.
+    pub overhead_bytes: u64,
+}
+
+/// The codecs and section sizes of the block at `offset..offset+len` of `file`.
+pub fn block_breakdown(
     file: &[u8],
     offset: u64,
     len: u32,
     value_type: ValueType,
-) -> Result<(CodecId, bool, CodecId, Option<CodecId>), DecodeError> {
+) -> Result<BlockBreakdown, DecodeError> {
     let l = parse_block(file, offset, len, value_type)?;
-    let ts = CodecId::of_section(l.ts, l.ts_at)?;
-    let values = CodecId::of_section(l.values, l.values_at)?;
-    let quality = match l.quality {
-        Some((q, at)) => Some(CodecId::of_section(q, at)?),
-        None => None,
+    let ts_bytes = if l.ts_shared { 0 } else { l.ts.len() as u64 };
+    let value_bytes = l.values.len() as u64;
+    let (quality_codec, quality_bytes) = match l.quality {
+        Some((q, at)) => (Some(CodecId::of_section(q, at)?), q.len() as u64),
+        None => (None, 0),
     };
-    Ok((ts, l.ts_shared, values, quality))
+    Ok(BlockBreakdown {
+        ts_codec: CodecId::of_section(l.ts, l.ts_at)?,
+        ts_shared: l.ts_shared,
+        ts_bytes,
+        value_codec: CodecId::of_section(l.values, l.values_at)?,
+        value_bytes,
+        quality_codec,
+        quality_bytes,
+        overhead_bytes: u64::from(len) - ts_bytes - value_bytes - quality_bytes,
+    })
 }

@@ -41,19 +41,20 @@ pub struct BlockMeta {
 
 /// Statistics of a block's values, as raw bits of the series' type
 /// (`min`/`max` ignore NaN unless every value is NaN); `sum` is an f64.
+/// (v1 files also stored the first and last value; they are read and dropped.)
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BlockStats {
     pub min: u64,
     pub max: u64,
-    pub first: u64,
-    pub last: u64,
     pub sum: f64,
 }
 
-/// Encoded size of a [`BlockMeta`].
+/// Encoded size of a v1 [`BlockMeta`].
 pub const BLOCK_META_LEN: usize = 8 + 4 + 4 + 4 + 8 + 8 + 8 * 5;
 
 impl BlockMeta {
+    /// The v1 encoding (tests only: this build writes v2).
+    #[cfg(test)]
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.offset.to_le_bytes());
         out.extend_from_slice(&self.len.to_le_bytes());
@@ -61,17 +62,13 @@ impl BlockMeta {
         out.extend_from_slice(&self.count.to_le_bytes());
         out.extend_from_slice(&self.ts_min.to_le_bytes());
         out.extend_from_slice(&self.ts_max.to_le_bytes());
-        for v in [
-            self.stats.min,
-            self.stats.max,
-            self.stats.first,
-            self.stats.last,
-        ] {
+        for v in [self.stats.min, self.stats.max, 0, 0] {
             out.extend_from_slice(&v.to_le_bytes());
         }
         out.extend_from_slice(&self.stats.sum.to_bits().to_le_bytes());
     }
 
+    /// Decodes a v1 entry.
     pub fn decode(c: &mut Cursor<'_>) -> Result<Self, DecodeError> {
         Ok(BlockMeta {
             offset: c.u64()?,
@@ -83,9 +80,10 @@ impl BlockMeta {
             stats: BlockStats {
                 min: c.u64()?,
                 max: c.u64()?,
-                first: c.u64()?,
-                last: c.u64()?,
-                sum: f64::from_bits(c.u64()?),
+                sum: {
+                    let _first_and_last = (c.u64()?, c.u64()?);
+                    f64::from_bits(c.u64()?)
+                },
             },
         })
     }
@@ -228,8 +226,6 @@ mod tests {
             stats: BlockStats {
                 min: 7,
                 max: 8,
-                first: 9,
-                last: 10,
                 sum: 1.5,
             },
         };

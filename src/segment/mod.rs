@@ -17,7 +17,7 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
-pub use block::BlockBuf;
+pub use block::{BlockBreakdown, BlockBuf};
 pub use format::{
     parse_segment_file_name, segment_file_name, BlockMeta, BlockStats, MAX_BLOCK_POINTS,
     SEGMENT_VERSION,

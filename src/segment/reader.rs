@@ -13,12 +13,11 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::block::{block_codecs, decode_block_into, BlockBuf};
+use super::block::{block_breakdown, decode_block_into, BlockBreakdown, BlockBuf};
 use super::format::{check_header, BlockMeta, Footer, FOOTER_LEN, HEADER_LEN};
 use super::{index, v1};
 use crate::bytes::{Cursor, DecodeError};
 use crate::codec::lossy::Lossy;
-use crate::codec::CodecId;
 use crate::error::{Error, Result};
 use crate::model::{Columns, SeriesKey, ValueType};
 use crate::vfs::{Mapping, Vfs};
@@ -159,18 +158,18 @@ impl Segment {
         Ok(buf.to_columns())
     }
 
-    /// The codecs of one block: (timestamps, timestamps shared, values, qualities).
-    /// v1 blocks report None.
-    pub fn block_codecs(
+    /// The codecs and section sizes of one block; None for v1 blocks, whose
+    /// codecs predate `crate::codec`.
+    pub fn block_breakdown(
         &self,
         series: &SegmentSeries,
         block: &BlockMeta,
-    ) -> Result<Option<(CodecId, bool, CodecId, Option<CodecId>)>> {
+    ) -> Result<Option<BlockBreakdown>> {
         if self.version == 1 {
             return Ok(None);
         }
         let bytes = (*self.map).as_ref();
-        block_codecs(bytes, block.offset, block.len, series.value_type)
+        block_breakdown(bytes, block.offset, block.len, series.value_type)
             .map(Some)
             .map_err(|e| e.into_error(&self.path))
     }
@@ -279,11 +278,12 @@ fn parse_index(bytes: &[u8]) -> Result<(u16, Vec<SegmentSeries>), DecodeError> {
         c.uvarint_max(c.remaining() as u64, "series count")?
     };
     let mut series = Vec::with_capacity(n.min(1 << 16));
+    let mut cursor = index::IndexCursor::default();
     for _ in 0..n {
         series.push(if version == 1 {
             v1::parse_series(&mut c, footer.index_offset)?
         } else {
-            index::parse_series(&mut c, footer.index_offset)?
+            cursor.parse_series(&mut c, footer.index_offset)?
         });
     }
     if c.remaining() != 0 {

@@ -1,6 +1,5 @@
-//! Block statistics kept in the segment index: count-free summaries of a
-//! block's values (min, max, first, last as raw bits of the series' type, and
-//! sum as f64) so queries can prune and aggregate without decoding.
+//! Block statistics kept in the segment index: summaries of a block's values
+//! (min and max as raw bits of the series' type, sum as f64) so queries can prune and aggregate without decoding.
 //! `min`/`max` ignore NaN unless every value is NaN.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,8 +8,6 @@ use crate::model::{Columns, ValueType};
 
 /// Computes a block's statistics.
 pub fn block_stats(value_type: ValueType, cols: &Columns) -> BlockStats {
-    let first = cols.values.first().copied().unwrap_or(0);
-    let last = cols.values.last().copied().unwrap_or(0);
     let (min, max, sum) = match value_type {
         ValueType::F64 => f64_min_max_sum(&cols.values),
         ValueType::I64 => {
@@ -26,13 +23,7 @@ pub fn block_stats(value_type: ValueType, cols: &Columns) -> BlockStats {
             (min, max, ones as f64)
         }
     };
-    BlockStats {
-        min,
-        max,
-        first,
-        last,
-        sum,
-    }
+    BlockStats { min, max, sum }
 }
 
 fn f64_min_max_sum(bits: &[u64]) -> (u64, u64, f64) {

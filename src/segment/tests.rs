@@ -77,8 +77,9 @@ fn series_on_one_clock_store_their_timestamps_once() {
         assert_eq!(&read_series(&seg, k).unwrap(), c, "{k}");
         let ss = seg.find(k).unwrap();
         for b in &ss.blocks {
-            let (_, is_shared, _, _) = seg.block_codecs(ss, b).unwrap().unwrap();
-            shared += usize::from(is_shared);
+            let bd = seg.block_breakdown(ss, b).unwrap().unwrap();
+            shared += usize::from(bd.ts_shared);
+            assert_eq!(bd.ts_shared, bd.ts_bytes == 0);
         }
     }
     // b and c reuse a's three timestamp sections.

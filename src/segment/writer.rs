@@ -12,7 +12,7 @@
 
 use super::block::BlockEncoder;
 use super::format::{encode_header, BlockMeta, Footer, MAX_BLOCK_POINTS, SEGMENT_VERSION};
-use super::index::encode_series;
+use super::index::IndexCursor;
 use super::stats::block_stats;
 use crate::bytes::put_uvarint;
 use crate::codec::lossy::{self, Lossy};
@@ -55,6 +55,7 @@ fn encode_into(
     let non_empty = series.iter().filter(|s| !s.cols.is_empty()).count();
     put_uvarint(&mut index, non_empty as u64);
     let mut encoder = BlockEncoder::default();
+    let mut index_cursor = IndexCursor::default();
     let mut metas: Vec<BlockMeta> = Vec::new();
     let mut thinned = Columns::default();
     let mut meta = WrittenSegment {
@@ -103,7 +104,8 @@ fn encode_into(
             }
         }
         if !metas.is_empty() {
-            encode_series(&mut index, &s.key.to_string(), s.value_type, lossy, &metas);
+            let key = s.key.to_string();
+            index_cursor.encode_series(&mut index, &key, s.value_type, lossy, &metas);
         }
     }
     let footer = Footer {

@@ -3,10 +3,11 @@
 use std::io::Write;
 use std::time::Instant;
 
+use historian::engine::StorageReport;
 use historian::TenantStats;
 use serde_json::json;
 
-use crate::args::{DropTenantArgs, TenantReport};
+use crate::args::{DropTenantArgs, StatsArgs, TenantReport};
 use crate::context::{check_tenant_name, tenants_of, Context};
 use crate::error::{output_error, CliError, CliResult};
 
@@ -40,21 +41,29 @@ pub fn run_flush(ctx: &Context, args: &TenantReport) -> CliResult {
 }
 
 /// Runs `stats`.
-pub fn run_stats(ctx: &Context, args: &TenantReport) -> CliResult {
+pub fn run_stats(ctx: &Context, args: &StatsArgs) -> CliResult {
     let engine = ctx.open_existing()?;
-    let stats = tenants_of(&engine, args.tenant.as_deref())?
-        .iter()
-        .map(|t| t.stats())
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut reports = Vec::new();
+    for t in tenants_of(&engine, args.tenant.as_deref())? {
+        reports.push((t.stats()?, t.storage_report()?));
+    }
     if args.json {
-        let tenants: Vec<_> = stats.iter().map(stats_json).collect();
+        let tenants: Vec<_> = reports
+            .iter()
+            .map(|(s, r)| {
+                let mut j = stats_json(s);
+                j["storage"] = storage_json(r, args.series);
+                j
+            })
+            .collect();
         return print(&format!("{}\n", json!({ "tenants": tenants })));
     }
     let mut text = String::new();
-    for s in &stats {
+    for (s, r) in &reports {
         text.push_str(&stats_text(s));
+        text.push_str(&storage_text(r, args.series));
     }
-    if stats.is_empty() {
+    if reports.is_empty() {
         text.push_str("no tenants\n");
     }
     print(&text)
@@ -91,6 +100,91 @@ pub fn stats_text(s: &TenantStats) -> String {
         s.wal_bytes,
         s.memtable_points
     )
+}
+
+fn per_point(bytes: u64, points: u64) -> f64 {
+    if points == 0 {
+        0.0
+    } else {
+        bytes as f64 / points as f64
+    }
+}
+
+/// The storage breakdown as JSON: byte totals, codec mix, optionally series.
+fn storage_json(r: &StorageReport, with_series: bool) -> serde_json::Value {
+    let codecs: Vec<_> = r
+        .codecs
+        .iter()
+        .map(|c| {
+            json!({
+                "role": c.role, "codec": c.codec, "blocks": c.blocks, "points": c.points,
+                "bytes": c.bytes, "bytes_per_point": per_point(c.bytes, c.points),
+            })
+        })
+        .collect();
+    let mut j = json!({
+        "timestamp_bytes": r.ts_bytes,
+        "shared_timestamp_blocks": r.shared_ts_blocks,
+        "value_bytes": r.value_bytes,
+        "quality_bytes": r.quality_bytes,
+        "block_overhead_bytes": r.block_overhead_bytes,
+        "file_overhead_bytes": r.file_overhead_bytes,
+        "v1_blocks": r.v1_blocks,
+        "codecs": codecs,
+    });
+    if with_series {
+        j["series"] = r
+            .series
+            .iter()
+            .map(|s| {
+                json!({
+                    "series": s.key, "type": s.value_type.name(), "lossy": s.lossy,
+                    "points": s.points, "blocks": s.blocks, "bytes": s.bytes,
+                    "bytes_per_point": s.bytes_per_point(),
+                })
+            })
+            .collect();
+    }
+    j
+}
+
+/// The storage breakdown as aligned text.
+fn storage_text(r: &StorageReport, with_series: bool) -> String {
+    let points: u64 = r.series.iter().map(|s| s.points).sum();
+    let mut t = format!(
+        "  stored bytes per point: timestamps {:.3}, values {:.3}, qualities {:.3}, \
+         block headers {:.3}, file index {:.3}\n  codecs (role codec: blocks, bytes/point)\n",
+        per_point(r.ts_bytes, points),
+        per_point(r.value_bytes, points),
+        per_point(r.quality_bytes, points),
+        per_point(r.block_overhead_bytes, points),
+        per_point(r.file_overhead_bytes, points),
+    );
+    for c in &r.codecs {
+        t.push_str(&format!(
+            "    {:<10} {:<14} {:>8} blocks  {:>7.3} B/pt\n",
+            c.role,
+            c.codec,
+            c.blocks,
+            per_point(c.bytes, c.points)
+        ));
+    }
+    if r.v1_blocks > 0 {
+        t.push_str(&format!("    {} blocks of format v1\n", r.v1_blocks));
+    }
+    if with_series {
+        t.push_str("  series (bytes/point, points, lossy)\n");
+        for s in &r.series {
+            t.push_str(&format!(
+                "    {:>7.3}  {:>10}  {:<20} {}\n",
+                s.bytes_per_point(),
+                s.points,
+                s.lossy.as_deref().unwrap_or("-"),
+                s.key
+            ));
+        }
+    }
+    t
 }
 
 /// Runs `tenants`.

@@ -42,7 +42,7 @@ pub enum Command {
     /// Persist memtables to segments and trim the write-ahead log
     Flush(TenantReport),
     /// Sizes and counts per tenant
-    Stats(TenantReport),
+    Stats(StatsArgs),
     /// Read every file and check every checksum (exit 3 on corruption)
     Verify(TenantReport),
     /// List tenants, one per line
@@ -166,6 +166,20 @@ pub struct TenantReport {
     /// Only this tenant [default: all]
     #[arg(long)]
     pub tenant: Option<String>,
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Only this tenant [default: all]
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Also list every series with its bytes per point
+    #[arg(long)]
+    pub series: bool,
     /// Print one JSON object
     #[arg(long)]
     pub json: bool,
