@@ -17,6 +17,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::lossy::LossyRules;
 use super::{EngineInner, TenantInner};
 use crate::error::{Error, Result};
 use crate::manifest::{write_manifest, SegmentEntry};
@@ -27,7 +28,7 @@ use crate::vfs::join;
 pub(crate) const DROPPED_MARKER: &str = "DROPPED";
 
 impl EngineInner {
-    fn lock_flush(&self) -> std::sync::MutexGuard<'_, ()> {
+    pub(crate) fn lock_flush(&self) -> std::sync::MutexGuard<'_, ()> {
         self.flush_lock.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -77,6 +78,7 @@ impl EngineInner {
             self.create_tenant_dir(&t.dir)?;
         }
         let path = join(&t.dir, &segment_file_name(id));
+        let rules = LossyRules::new(&manifest.lossy);
         let series: Vec<SeriesToWrite<'_>> = frozen
             .series
             .iter()
@@ -85,7 +87,7 @@ impl EngineInner {
                 key: &s.key,
                 value_type: s.value_type,
                 cols: &s.cols,
-                lossy: None,
+                lossy: rules.for_key(&s.key),
             })
             .collect();
         let written = write_segment(self.vfs.as_ref(), &path, &series)?;
@@ -129,7 +131,7 @@ impl EngineInner {
     }
 
     /// Creates a tenant directory durably (entry synced in `tenants/`).
-    fn create_tenant_dir(&self, dir: &str) -> Result<()> {
+    pub(crate) fn create_tenant_dir(&self, dir: &str) -> Result<()> {
         self.vfs
             .create_dir_all(dir)
             .map_err(|e| Error::io(dir, e))?;

@@ -17,6 +17,7 @@
 //!    its records, so a crash at any point cannot bring it back.
 
 mod flush;
+mod lossy;
 mod open;
 mod options;
 mod stats;

@@ -15,16 +15,19 @@
 //!    the WAL may drop it.
 //! 4. Any damage to the manifest is corruption (there is no torn state to
 //!    tolerate, because the file is never appended to).
+//! 5. Version 2 adds the tenant's lossy rules after the segments; version 1
+//!    files are read as having none.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
-use crate::bytes::{Cursor, DecodeError};
+use crate::bytes::{put_str16, Cursor, DecodeError};
+use crate::codec::lossy::Lossy;
 use crate::error::{CorruptionKind, Error, Result};
 use crate::vfs::{join, Vfs};
 
 pub const MANIFEST_FILE: &str = "MANIFEST";
 pub const MANIFEST_TMP: &str = "MANIFEST.tmp";
 pub const MANIFEST_MAGIC: [u8; 4] = *b"HMAN";
-pub const MANIFEST_VERSION: u16 = 1;
+pub const MANIFEST_VERSION: u16 = 2;
 /// magic + version + reserved + body_len + body_crc.
 pub const MANIFEST_HEADER_LEN: usize = 4 + 2 + 2 + 4 + 4;
 const SEGMENT_ENTRY_LEN: usize = 8 * 5;
@@ -39,8 +42,17 @@ pub struct SegmentEntry {
     pub ts_max: i64,
 }
 
+/// A lossy setting for the series a selector matches, applied when their
+/// points are written to segments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LossyRule {
+    /// The selector text, as given (`name{label="v"}`).
+    pub selector: String,
+    pub lossy: Lossy,
+}
+
 /// The decoded manifest of a tenant.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Manifest {
     /// Incremented on every rewrite.
     pub generation: u64,
@@ -50,6 +62,9 @@ pub struct Manifest {
     pub next_segment_id: u64,
     /// Live segments, oldest (lowest id) first: later segments hold newer writes.
     pub segments: Vec<SegmentEntry>,
+    /// Lossy rules in the order they were set; for a series the last rule
+    /// whose selector matches it applies.
+    pub lossy: Vec<LossyRule>,
 }
 
 impl Manifest {
@@ -64,6 +79,16 @@ impl Manifest {
             for v in [s.id, s.file_len, s.points, s.ts_min as u64, s.ts_max as u64] {
                 body.extend_from_slice(&v.to_le_bytes());
             }
+        }
+        body.extend_from_slice(&(self.lossy.len() as u32).to_le_bytes());
+        for r in &self.lossy {
+            put_str16(&mut body, &r.selector);
+            let (kind, bound) = match r.lossy {
+                Lossy::Deadband { bound } => (1u8, bound),
+                Lossy::SwingingDoor { bound } => (2u8, bound),
+            };
+            body.push(kind);
+            body.extend_from_slice(&bound.to_le_bytes());
         }
         let mut out = Vec::with_capacity(MANIFEST_HEADER_LEN + body.len());
         out.extend_from_slice(&MANIFEST_MAGIC);
@@ -83,7 +108,7 @@ impl Manifest {
             return Err(DecodeError::new(0, CorruptionKind::BadMagic));
         }
         let version = c.u16()?;
-        if version != MANIFEST_VERSION {
+        if !(1..=MANIFEST_VERSION).contains(&version) {
             return Err(DecodeError::new(
                 4,
                 CorruptionKind::UnsupportedVersion(version),
@@ -106,11 +131,11 @@ impl Manifest {
             };
             return Err(DecodeError::new(MANIFEST_HEADER_LEN as u64, kind));
         }
-        decode_body(body)
+        decode_body(body, version)
     }
 }
 
-fn decode_body(body: &[u8]) -> Result<Manifest, DecodeError> {
+fn decode_body(body: &[u8], version: u16) -> Result<Manifest, DecodeError> {
     let mut c = Cursor::new(body, MANIFEST_HEADER_LEN as u64);
     let generation = c.u64()?;
     let flushed_seq = c.u64()?;
@@ -132,6 +157,28 @@ fn decode_body(body: &[u8]) -> Result<Manifest, DecodeError> {
         }
         segments.push(e);
     }
+    let mut lossy = Vec::new();
+    if version >= 2 {
+        let n = c.count(2 + 1 + 8)?;
+        for _ in 0..n {
+            let at = c.offset();
+            let selector = c.str16()?.to_string();
+            let kind = c.u8()?;
+            let bound = f64::from_bits(c.u64()?);
+            let l = match kind {
+                1 => Lossy::Deadband { bound },
+                2 => Lossy::SwingingDoor { bound },
+                _ => {
+                    return Err(DecodeError::invalid(
+                        at,
+                        format!("unknown lossy kind {kind}"),
+                    ))
+                }
+            };
+            l.validate().map_err(|e| DecodeError::invalid(at, e))?;
+            lossy.push(LossyRule { selector, lossy: l });
+        }
+    }
     if c.remaining() != 0 {
         return Err(c.invalid("trailing bytes in the manifest body"));
     }
@@ -140,6 +187,7 @@ fn decode_body(body: &[u8]) -> Result<Manifest, DecodeError> {
         flushed_seq,
         next_segment_id,
         segments,
+        lossy,
     })
 }
 

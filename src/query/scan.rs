@@ -13,6 +13,7 @@
 use std::sync::Arc;
 
 use crate::catalog::Selector;
+use crate::codec::lossy::Lossy;
 use crate::engine::Tenant;
 use crate::error::Result;
 use crate::memtable::{FrozenMemtable, SeriesId};
@@ -25,6 +26,10 @@ pub struct SeriesData {
     pub key: SeriesKey,
     pub value_type: ValueType,
     pub cols: Columns,
+    /// The widest lossy setting among the segments the points came from:
+    /// each returned value is within its bound of the value written (None:
+    /// every value is exactly as written).
+    pub lossy: Option<Lossy>,
 }
 
 impl SeriesData {
@@ -73,11 +78,18 @@ impl Iterator for ScanIter {
 impl ScanIter {
     fn read_series(&self, s: SnapSeries) -> Result<Option<SeriesData>> {
         let mut parts: Vec<Columns> = Vec::new();
+        let mut lossy: Option<Lossy> = None;
         for seg in self.segments.iter() {
             let Some(ss) = seg.find(&s.key) else { continue };
             for b in &ss.blocks {
                 if b.ts_max < self.from || b.ts_min >= self.to {
                     continue;
+                }
+                if let Some(l) = ss.lossy {
+                    lossy = Some(match lossy {
+                        Some(o) if o.bound() >= l.bound() => o,
+                        _ => l,
+                    });
                 }
                 let cols = seg.read_block(ss, b)?;
                 let (a, e) = cols.range_of(self.from, self.to);
@@ -97,6 +109,7 @@ impl ScanIter {
             key: s.key,
             value_type: s.value_type,
             cols,
+            lossy,
         }))
     }
 }

@@ -7,8 +7,8 @@ use historian::engine::StorageReport;
 use historian::TenantStats;
 use serde_json::json;
 
-use crate::args::{DropTenantArgs, StatsArgs, TenantReport};
-use crate::context::{check_tenant_name, tenants_of, Context};
+use crate::args::{DropTenantArgs, LossyArgs, StatsArgs, TenantReport};
+use crate::context::{check_tenant_name, existing_tenant, tenants_of, Context};
 use crate::error::{output_error, CliError, CliResult};
 
 /// Prints `text` on stdout.
@@ -185,6 +185,54 @@ fn storage_text(r: &StorageReport, with_series: bool) -> String {
         }
     }
     t
+}
+
+/// Runs `lossy`: sets or clears one rule, then lists the rules.
+pub fn run_lossy(ctx: &Context, args: &LossyArgs) -> CliResult {
+    check_tenant_name(&args.tenant)?;
+    let change = args.set.is_some() || args.clear;
+    let engine = if change {
+        ctx.open()?
+    } else {
+        ctx.open_existing()?
+    };
+    let tenant = if change {
+        engine.tenant(&args.tenant)?
+    } else {
+        existing_tenant(&engine, &args.tenant)?
+    };
+    if change {
+        let Some(sel) = args.select.as_deref() else {
+            return Err(CliError::usage("--set and --clear need --select"));
+        };
+        let lossy = match args.set.as_deref() {
+            Some(spec) => Some(
+                historian::codec::lossy::Lossy::parse(spec)
+                    .map_err(|e| CliError::usage(format!("--set {spec}: {e}")))?,
+            ),
+            None => None,
+        };
+        tenant.set_lossy(sel, lossy)?;
+    }
+    let rules = tenant.lossy_rules();
+    if args.json {
+        let rules: Vec<_> = rules
+            .iter()
+            .map(|r| json!({"select": r.selector, "lossy": r.lossy.to_string(), "bound": r.lossy.bound()}))
+            .collect();
+        return print(&format!(
+            "{}\n",
+            json!({ "tenant": args.tenant, "rules": rules })
+        ));
+    }
+    let mut text = String::new();
+    for r in &rules {
+        text.push_str(&format!("{}\t{}\n", r.selector, r.lossy));
+    }
+    if rules.is_empty() {
+        text.push_str("no lossy rules: every series is stored exactly\n");
+    }
+    print(&text)
 }
 
 /// Runs `tenants`.

@@ -43,6 +43,8 @@ pub enum Command {
     Flush(TenantReport),
     /// Sizes and counts per tenant
     Stats(StatsArgs),
+    /// Show or set lossy compression (deadband, swinging door) per series
+    Lossy(LossyArgs),
     /// Read every file and check every checksum (exit 3 on corruption)
     Verify(TenantReport),
     /// List tenants, one per line
@@ -180,6 +182,27 @@ pub struct StatsArgs {
     /// Also list every series with its bytes per point
     #[arg(long)]
     pub series: bool,
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lossy`: without --set or --clear, lists the tenant's rules.
+#[derive(Debug, Args)]
+pub struct LossyArgs {
+    /// The tenant
+    #[arg(long)]
+    pub tenant: String,
+    /// The series a rule covers (selector syntax, as in query)
+    #[arg(long, value_name = "SEL")]
+    pub select: Option<String>,
+    /// `deadband:BOUND` or `swinging-door:BOUND` (absolute error bound in the
+    /// series' unit), applied to points flushed from now on
+    #[arg(long, value_name = "SPEC", conflicts_with = "clear")]
+    pub set: Option<String>,
+    /// Remove the rule of --select (points already stored stay as they are)
+    #[arg(long)]
+    pub clear: bool,
     /// Print one JSON object
     #[arg(long)]
     pub json: bool,

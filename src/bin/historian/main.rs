@@ -69,6 +69,7 @@ fn run(cli: &Cli) -> CliResult {
         Command::Last(a) => query::run_last(&ctx, a),
         Command::Flush(a) => admin::run_flush(&ctx, a),
         Command::Stats(a) => admin::run_stats(&ctx, a),
+        Command::Lossy(a) => admin::run_lossy(&ctx, a),
         Command::Verify(a) => verify::run_verify(&ctx, a),
         Command::Tenants => admin::run_tenants(&ctx),
         Command::DropTenant(a) => admin::run_drop(&ctx, a),

@@ -43,6 +43,7 @@ pub fn last_rows(tenant: &Tenant, sel: &Selector) -> historian::Result<Vec<Serie
                 key,
                 value_type,
                 cols,
+                lossy: None,
             }
         })
         .collect())

@@ -15,14 +15,15 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
-use super::has_quality;
+use super::{has_quality, lossy_metadata};
 use crate::args::OutputFormat;
 use crate::error::{CliError, CliResult};
 
 /// Writes `data` to `path` as Parquet or Arrow IPC.
 pub fn write_file(data: &[SeriesData], path: &Path, format: OutputFormat) -> CliResult {
     let vt = common_type(data)?;
-    let schema = value_schema(vt, has_quality(data));
+    let base = value_schema(vt, has_quality(data));
+    let schema = std::sync::Arc::new(base.as_ref().clone().with_metadata(lossy_metadata(data)));
     let file = File::create(path).map_err(|e| CliError::io(path.display(), e))?;
     let fail = |e: &dyn std::fmt::Display| CliError::failure(format!("{}: {e}", path.display()));
     let out = BufWriter::with_capacity(1 << 20, file);

@@ -33,6 +33,17 @@ pub fn check(args: &OutputArgs) -> CliResult {
 /// Writes `data` as the flags say.
 pub fn write(data: &[SeriesData], args: &OutputArgs) -> CliResult {
     check(args)?;
+    // CSV and JSONL columns are fixed by CLI.md: the lossy bound goes to stderr
+    // (Parquet and Arrow carry it in their schema metadata too).
+    for s in data {
+        if let Some(l) = s.lossy {
+            eprintln!(
+                "note: {} is stored lossy ({l}): each value is within {} of the value written",
+                s.key,
+                l.bound()
+            );
+        }
+    }
     match (args.format, args.out.as_deref()) {
         (OutputFormat::Csv | OutputFormat::Jsonl, out) => {
             let what = out.map_or("stdout".to_string(), |p| p.display().to_string());
@@ -50,6 +61,23 @@ pub fn write(data: &[SeriesData], args: &OutputArgs) -> CliResult {
 /// Writes `data` as CSV with RFC 3339 timestamps (the demo prints through this).
 pub fn write_csv(data: &[SeriesData], w: &mut impl Write) -> std::io::Result<()> {
     text::write_rows(data, w, false, false)
+}
+
+/// Schema metadata naming each lossy series' setting, as one JSON object
+/// under `historian.lossy` (`{"series key": "deadband:0.5"}`); empty when none is.
+pub fn lossy_metadata(data: &[SeriesData]) -> std::collections::HashMap<String, String> {
+    let lossy: serde_json::Map<String, serde_json::Value> = data
+        .iter()
+        .filter_map(|s| Some((s.key.to_string(), s.lossy?.to_string().into())))
+        .collect();
+    let mut m = std::collections::HashMap::new();
+    if !lossy.is_empty() {
+        m.insert(
+            "historian.lossy".to_string(),
+            serde_json::Value::Object(lossy).to_string(),
+        );
+    }
+    m
 }
 
 /// True when any point of `data` carries a quality.
