@@ -227,6 +227,8 @@ pub enum BenchCommand {
     /// Decode every stored point of a tenant on one thread and report points/s
     #[command(long_about = BENCH_DECODE_ABOUT)]
     Decode(BenchDecodeArgs),
+    /// Encode and decode a tenant's points with every codec: ratio and speed
+    Codecs(BenchCodecsArgs),
 }
 
 const BENCH_DECODE_ABOUT: &str = "\
@@ -276,6 +278,20 @@ pub struct BenchDecodeArgs {
     pub tenant: String,
     /// Timed full decodes (one untimed warm-up decode runs first)
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub repeat: u64,
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `bench codecs`.
+#[derive(Debug, Args)]
+pub struct BenchCodecsArgs {
+    /// Tenant whose points (segments and memtables) are the dataset
+    #[arg(long)]
+    pub tenant: String,
+    /// Timed runs per codec (the best is reported)
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub repeat: u64,
     /// Print one JSON object
     #[arg(long)]

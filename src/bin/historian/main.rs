@@ -12,6 +12,7 @@
 mod admin;
 mod args;
 mod bench;
+mod bench_codecs;
 mod context;
 mod demo;
 mod error;
@@ -75,6 +76,7 @@ fn run(cli: &Cli) -> CliResult {
         Command::DropTenant(a) => admin::run_drop(&ctx, a),
         Command::Bench(BenchCommand::Ingest(a)) => bench::run_ingest(&ctx, a),
         Command::Bench(BenchCommand::Decode(a)) => bench::run_decode(&ctx, a),
+        Command::Bench(BenchCommand::Codecs(a)) => bench_codecs::run(&ctx, a),
         Command::Demo(a) => demo::run(&ctx, a),
     }
 }
