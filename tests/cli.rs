@@ -615,6 +615,7 @@ fn stats_json_has_the_documented_shape() {
             "segment_bytes",
             "segments",
             "series",
+            "storage",
             "tenant",
             "wal_bytes"
         ]
@@ -628,6 +629,43 @@ fn stats_json_has_the_documented_shape() {
     let v: serde_json::Value =
         serde_json::from_str(env.ok(&["stats", "--tenant", "beta", "--json"]).trim()).unwrap();
     assert_eq!(v["tenants"][0]["tenant"], "beta");
+    // The storage breakdown adds up to the segment bytes, and names the codecs.
+    let v: serde_json::Value = serde_json::from_str(
+        env.ok(&["stats", "--tenant", "beta", "--series", "--json"])
+            .trim(),
+    )
+    .unwrap();
+    let t = &v["tenants"][0];
+    let st = &t["storage"];
+    let parts: u64 = [
+        "timestamp_bytes",
+        "value_bytes",
+        "quality_bytes",
+        "block_overhead_bytes",
+        "file_overhead_bytes",
+    ]
+    .iter()
+    .map(|k| st[k].as_u64().unwrap())
+    .sum();
+    assert_eq!(parts, t["segment_bytes"].as_u64().unwrap());
+    let codec_bytes: u64 = st["codecs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["bytes"].as_u64().unwrap())
+        .sum();
+    let section_bytes: u64 = ["timestamp_bytes", "value_bytes", "quality_bytes"]
+        .iter()
+        .map(|k| st[k].as_u64().unwrap())
+        .sum();
+    assert_eq!(codec_bytes, section_bytes);
+    let series = st["series"].as_array().unwrap();
+    assert_eq!(series.len(), 2);
+    assert_eq!(series[0]["series"], "a");
+    assert_eq!(series[0]["points"], 2);
+    assert!(series[0]["bytes_per_point"].as_f64().unwrap() > 0.0);
+    // b shares a's timestamps.
+    assert_eq!(st["shared_timestamp_blocks"], 1);
     assert_eq!(v["tenants"][0]["memtable_points"], 0);
     assert!(v["tenants"][0]["segments"].as_u64().unwrap() >= 1);
     assert!(v["tenants"][0]["bytes_per_point"].as_f64().unwrap() > 0.0);

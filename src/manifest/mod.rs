@@ -239,7 +239,28 @@ mod tests {
                 ts_min: -1,
                 ts_max: 7,
             }],
+            lossy: vec![LossyRule {
+                selector: "oven_temp{line=\"1\"}".to_string(),
+                lossy: Lossy::Deadband { bound: 0.25 },
+            }],
         }
+    }
+
+    #[test]
+    fn version_1_manifests_read_as_having_no_rules() {
+        let mut m = sample();
+        m.lossy.clear();
+        let v2 = m.encode();
+        // A v1 file is the v2 encoding without the rule count, version 1.
+        let body = &v2[MANIFEST_HEADER_LEN..v2.len() - 4];
+        let mut v1 = Vec::new();
+        v1.extend_from_slice(&MANIFEST_MAGIC);
+        v1.extend_from_slice(&1u16.to_le_bytes());
+        v1.extend_from_slice(&0u16.to_le_bytes());
+        v1.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        v1.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
+        v1.extend_from_slice(body);
+        assert_eq!(Manifest::decode(&v1), Ok(m));
     }
 
     #[test]

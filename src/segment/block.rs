@@ -144,7 +144,7 @@ impl BlockEncoder {
 }
 
 /// One decoded block in aligned, reusable buffers.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct BlockBuf {
     pub ts: Box<Aligned<i64>>,
     pub values: Box<Aligned<u64>>,
@@ -153,16 +153,40 @@ pub struct BlockBuf {
     pub len: usize,
     /// Whether `quality` holds this block's qualities (else all are absent).
     pub has_quality: bool,
+    shared_ts: SharedTsCache,
 }
 
-impl Default for BlockBuf {
-    fn default() -> Self {
-        BlockBuf {
-            ts: Box::default(),
-            values: Box::default(),
-            quality: Box::default(),
-            len: 0,
-            has_quality: false,
+/// Shared timestamp sections already decoded by this buffer, so the series of
+/// one clock decode their common timestamps once. An entry matches only the
+/// same section bytes and count (compared in full, so nothing stale or
+/// colliding can match); at most [`SHARED_TS_CACHE`] entries.
+#[derive(Clone, Default)]
+struct SharedTsCache {
+    entries: Vec<(Vec<u8>, usize, Box<Aligned<i64>>)>,
+    next_evict: usize,
+}
+
+const SHARED_TS_CACHE: usize = 64;
+
+impl SharedTsCache {
+    fn get(&self, section: &[u8], n: usize) -> Option<&[i64]> {
+        self.entries
+            .iter()
+            .find(|(bytes, len, _)| *len == n && bytes.as_slice() == section)
+            .and_then(|(_, len, ts)| ts.0.get(..*len))
+    }
+
+    fn put(&mut self, section: &[u8], ts: &[i64]) {
+        let mut b: Box<Aligned<i64>> = Box::default();
+        for (d, s) in b.0.iter_mut().zip(ts) {
+            *d = *s;
+        }
+        let e = (section.to_vec(), ts.len(), b);
+        if self.entries.len() < SHARED_TS_CACHE {
+            self.entries.push(e);
+        } else if let Some(slot) = self.entries.get_mut(self.next_evict % SHARED_TS_CACHE) {
+            *slot = e;
+            self.next_evict += 1;
         }
     }
 }
@@ -331,7 +355,20 @@ pub fn decode_block_into(
     let n = l.count;
     out.len = 0;
     let ts = out.ts.0.get_mut(..n).unwrap_or_default();
-    codec::timestamps::decode(l.ts, l.ts_at, ts)?;
+    let cached = if l.ts_shared {
+        out.shared_ts.get(l.ts, n)
+    } else {
+        None
+    };
+    match cached {
+        Some(cached) => ts.copy_from_slice(cached),
+        None => {
+            codec::timestamps::decode(l.ts, l.ts_at, ts)?;
+            if l.ts_shared {
+                out.shared_ts.put(l.ts, ts);
+            }
+        }
+    }
     let values = out.values.0.get_mut(..n).unwrap_or_default();
     match value_type {
         ValueType::F64 => codec::floats::decode(l.values, l.values_at, values)?,
