@@ -22,7 +22,11 @@ fn golden_series() -> Vec<(SeriesKey, ValueType, Columns)> {
     let mut c = Columns::default();
     let mut t = 1_583_748_873_000_000_000i64;
     for i in 0..2_500u64 {
-        t += if i % 97 == 0 { 2_000_000_000 } else { 1_000_000_000 };
+        t += if i % 97 == 0 {
+            2_000_000_000
+        } else {
+            1_000_000_000
+        };
         let v = 79.3366 + ((i * 7919) % 1000) as f64 / 10_000.0;
         c.push(t, v.to_bits(), None);
     }
@@ -42,7 +46,11 @@ fn golden_series() -> Vec<(SeriesKey, ValueType, Columns)> {
     ];
     let mut c = Columns::default();
     for (i, v) in specials.iter().enumerate() {
-        let q = if i % 3 == 0 { None } else { Some(192 + i as u8) };
+        let q = if i % 3 == 0 {
+            None
+        } else {
+            Some(192 + i as u8)
+        };
         c.push(i as i64 * 10 - 40, v.to_bits(), q);
     }
     c.push(60, 0x7ff8_0000_dead_beef, Some(0)); // a NaN with a payload

@@ -38,9 +38,13 @@ const FLAG_SHARED_TS: u8 = 2;
 /// are stored once. Bounded: when it grows past its budget it starts over.
 #[derive(Default)]
 pub struct TsShare {
-    by_hash: HashMap<(u32, usize), Vec<(u64, Vec<u8>)>>,
+    /// (crc, length) → (file offset, section bytes) of sections written.
+    by_hash: HashMap<(u32, usize), Vec<SectionAt>>,
     bytes: usize,
 }
+
+/// A timestamp section at a file offset.
+type SectionAt = (u64, Vec<u8>);
 
 /// Memory the share table may hold before it is cleared.
 const TS_SHARE_BUDGET: usize = 8 << 20;
