@@ -17,6 +17,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
 fi
 
+# Every [[bin]] of fuzz/Cargo.toml, so a new target (e.g. codec_floats) needs no edit here.
 targets="${FUZZ_TARGETS:-$(cargo fuzz list)}"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT

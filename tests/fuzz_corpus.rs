@@ -56,6 +56,22 @@ fn seed_corpus_replays_without_panics() {
 }
 
 #[test]
+fn every_target_has_seeds() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz")
+        .join("corpus");
+    let bare: Vec<&str> = targets::TARGETS
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| inputs(&root, name).is_empty())
+        .collect();
+    assert!(
+        bare.is_empty(),
+        "targets without seeds in fuzz/corpus: {bare:?}"
+    );
+}
+
+#[test]
 fn regressions_replay_without_panics() {
     replay("regressions");
 }

@@ -22,6 +22,7 @@
 pub mod alp;
 pub mod bitpack;
 pub mod floats;
+pub mod frame;
 pub mod ints;
 pub mod lossy;
 pub mod pco_block;
