@@ -123,3 +123,8 @@ fn check_golden(version: u16) {
 fn golden_v1_segment_still_reads() {
     check_golden(1);
 }
+
+#[test]
+fn golden_v2_segment_still_reads() {
+    check_golden(2);
+}

@@ -16,6 +16,9 @@ fn split(data: &[u8]) -> (usize, &[u8]) {
     }
 }
 
+/// A float encoder.
+type Encoder = fn(&[u64], &mut Vec<u8>);
+
 /// Decodes the rest as a float section (any codec); encodes floats derived from it
 /// with every codec and checks the round trips.
 pub fn codec_floats(data: &[u8]) {
@@ -26,7 +29,7 @@ pub fn codec_floats(data: &[u8]) {
     let _ = xor::decode(rest, 0, &mut out);
     let _ = pco_block::decode(rest, 0, &mut out);
     let bits = derive_floats(rest);
-    let encoders: [(&str, fn(&[u64], &mut Vec<u8>)); 5] = [
+    let encoders: [(&str, Encoder); 5] = [
         ("chooser", floats::encode),
         ("alp", alp::encode),
         ("xor", xor::encode),

@@ -159,7 +159,7 @@ fn decode_page(src: &[u8], dst: &mut [f64]) -> Result<(usize, bool, usize), Page
     let (file, rest) = FileDecompressor::new(src)?;
     let (mut chunk, rest) = file.chunk_decompressor::<f64, &[u8]>(rest)?;
     if let DeltaEncoding::Lookback { config, .. } = &chunk.meta().delta_encoding {
-        if u32::from(config.window_n_log) > MAX_WINDOW_N_LOG {
+        if config.window_n_log > MAX_WINDOW_N_LOG {
             return Err(PageError::Refused(
                 "pco lookback window larger than a block",
             ));
