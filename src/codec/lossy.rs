@@ -88,6 +88,25 @@ impl Lossy {
         }
     }
 
+    /// The byte naming the kind in files (segment index, manifest):
+    /// 1 deadband, 2 swinging door (0 is "lossless" there).
+    pub fn kind_tag(&self) -> u8 {
+        match self {
+            Lossy::Deadband { .. } => 1,
+            Lossy::SwingingDoor { .. } => 2,
+        }
+    }
+
+    /// The setting a file names by `kind` and `bound`; None for an unknown kind.
+    /// The bound is not checked here ([`Lossy::validate`]).
+    pub fn from_tag(kind: u8, bound: f64) -> Option<Lossy> {
+        match kind {
+            1 => Some(Lossy::Deadband { bound }),
+            2 => Some(Lossy::SwingingDoor { bound }),
+            _ => None,
+        }
+    }
+
     /// Checks that the bound is finite and > 0.
     pub fn validate(&self) -> Result<(), String> {
         let bound = self.bound();

@@ -83,12 +83,8 @@ impl Manifest {
         body.extend_from_slice(&(self.lossy.len() as u32).to_le_bytes());
         for r in &self.lossy {
             put_str16(&mut body, &r.selector);
-            let (kind, bound) = match r.lossy {
-                Lossy::Deadband { bound } => (1u8, bound),
-                Lossy::SwingingDoor { bound } => (2u8, bound),
-            };
-            body.push(kind);
-            body.extend_from_slice(&bound.to_le_bytes());
+            body.push(r.lossy.kind_tag());
+            body.extend_from_slice(&r.lossy.bound().to_le_bytes());
         }
         let mut out = Vec::with_capacity(MANIFEST_HEADER_LEN + body.len());
         out.extend_from_slice(&MANIFEST_MAGIC);
@@ -165,10 +161,9 @@ fn decode_body(body: &[u8], version: u16) -> Result<Manifest, DecodeError> {
             let selector = c.str16()?.to_string();
             let kind = c.u8()?;
             let bound = f64::from_bits(c.u64()?);
-            let l = match kind {
-                1 => Lossy::Deadband { bound },
-                2 => Lossy::SwingingDoor { bound },
-                _ => {
+            let l = match Lossy::from_tag(kind, bound) {
+                Some(l) => l,
+                None => {
                     return Err(DecodeError::invalid(
                         at,
                         format!("unknown lossy kind {kind}"),

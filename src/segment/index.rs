@@ -77,13 +77,9 @@ impl IndexCursor {
         out.push(value_type.tag());
         match lossy {
             None => out.push(0),
-            Some(Lossy::Deadband { bound }) => {
-                out.push(1);
-                out.extend_from_slice(&bound.to_le_bytes());
-            }
-            Some(Lossy::SwingingDoor { bound }) => {
-                out.push(2);
-                out.extend_from_slice(&bound.to_le_bytes());
+            Some(l) => {
+                out.push(l.kind_tag());
+                out.extend_from_slice(&l.bound().to_le_bytes());
             }
         }
         let first = blocks.first().map_or(0, |b| b.offset);
@@ -225,11 +221,7 @@ fn parse_lossy(c: &mut Cursor<'_>) -> Result<Option<Lossy>, DecodeError> {
             if !(bound.is_finite() && bound > 0.0) {
                 return Err(DecodeError::invalid(at, "lossy bound not finite and > 0"));
             }
-            Some(if kind == 1 {
-                Lossy::Deadband { bound }
-            } else {
-                Lossy::SwingingDoor { bound }
-            })
+            Lossy::from_tag(kind, bound)
         }
         k => return Err(DecodeError::invalid(at, format!("unknown lossy kind {k}"))),
     })
