@@ -35,22 +35,16 @@
 //!    nothing; a patched value keeps its own int.
 //! 3. Every int encode emits satisfies |d| ≤ 2^50, where the int→f64 step below is
 //!    exact and equal to `d as f64`.
-//! 4. Decode allocates nothing per call: the ints go to a per-thread buffer of
-//!    [`BLOCK_LEN`], allocated once.
+//! 4. Decode allocates nothing: the int codec writes each value's float
+//!    straight into the output (`ints::decode_map`), then patches and exceptions
+//!    are applied in place.
 //!
 //! Callers pass at most [`BLOCK_LEN`] (1,024, so a position fits 10 bits) values.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
-use std::cell::RefCell;
-
-use super::{check_count, ints, Aligned, CodecId, BLOCK_LEN};
+use super::bitpack::Map;
+use super::{check_count, ints, CodecId, BLOCK_LEN};
 use crate::bytes::{Cursor, DecodeError};
-
-thread_local! {
-    // Decode's int buffer, reused: zeroing 8 KiB on the stack per block cost ~10%
-    // of ALP's decode time.
-    static INTS: RefCell<Box<Aligned<i64>>> = RefCell::new(Box::default());
-}
 
 /// Largest exponent: 10^18 is the largest power of ten below 2^63.
 pub const MAX_EXPONENT: u8 = 18;
@@ -131,6 +125,22 @@ fn factors(p: Params) -> (f64, f64, f64, f64) {
 fn decode_one(d: i64, f10_f: f64, if10_e: f64) -> f64 {
     let x = f64::from_bits((d as u64).wrapping_add(MAGIC_BITS)) - MAGIC;
     x * f10_f * if10_e
+}
+
+/// The int-to-float step as a [`Map`], so the int codec applies it inside its
+/// unpacking loop (one pass over the block, no int buffer).
+#[derive(Clone, Copy)]
+struct Decimal {
+    f10_f: f64,
+    if10_e: f64,
+}
+
+impl Map for Decimal {
+    type Out = u64;
+    #[inline(always)]
+    fn map(self, word: u64) -> u64 {
+        decode_one(word as i64, self.f10_f, self.if10_e).to_bits()
+    }
 }
 
 /// One value under `fs`: its int (0 if out of range) and the bits decode gives.
@@ -409,15 +419,7 @@ pub fn decode(section: &[u8], base: u64, out: &mut [u64]) -> Result<(), DecodeEr
     let ints_at = c.offset();
     let ints_section = c.take(c.remaining())?;
     let (_, _, f10_f, if10_e) = factors(Params { e, f });
-    INTS.with(|buf| -> Result<(), DecodeError> {
-        let mut buf = buf.borrow_mut();
-        let ints = buf.0.get_mut(..n).unwrap_or_default();
-        ints::decode(ints_section, ints_at, ints)?;
-        for (o, &d) in out.iter_mut().zip(ints.iter()) {
-            *o = decode_one(d, f10_f, if10_e).to_bits();
-        }
-        Ok(())
-    })?;
+    ints::decode_map(ints_section, ints_at, out, Decimal { f10_f, if10_e })?;
     for patch in pairs(patches) {
         let delta = i64::from(patch >> POS_BITS) - DELTA_BIAS;
         if let Some(o) = out.get_mut(usize::from(patch) & ((1 << POS_BITS) - 1)) {

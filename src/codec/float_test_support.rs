@@ -3,6 +3,7 @@
 use proptest::prelude::*;
 
 use crate::bytes::DecodeError;
+use crate::codec::isa::{with_level, Level};
 
 pub type Enc = fn(&[u64], &mut Vec<u8>);
 pub type Dec = fn(&[u8], u64, &mut [u64]) -> Result<(), DecodeError>;
@@ -57,11 +58,16 @@ pub fn roundtrip(enc: Enc, dec: Dec, bits: &[u64]) -> Vec<u8> {
     let mut section = vec![0xAA]; // encoders append after what is there
     enc(bits, &mut section);
     let section = section.split_off(1);
-    let mut got = vec![0u64; bits.len()];
-    dec(&section, 1000, &mut got)
-        .unwrap_or_else(|e| panic!("decode of {} values: {e:?}", bits.len()));
-    for (i, (g, b)) in got.iter().zip(bits).enumerate() {
-        assert_eq!(g, b, "value {i}: got {g:#018x}, want {b:#018x}");
+    for level in Level::ALL {
+        let mut got = vec![0u64; bits.len()];
+        with_level(level, || dec(&section, 1000, &mut got))
+            .unwrap_or_else(|e| panic!("decode of {} values at {level:?}: {e:?}", bits.len()));
+        for (i, (g, b)) in got.iter().zip(bits).enumerate() {
+            assert_eq!(
+                g, b,
+                "value {i} at {level:?}: got {g:#018x}, want {b:#018x}"
+            );
+        }
     }
     section
 }

@@ -26,10 +26,8 @@
 //!    int codecs choose among encodings without writing them.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
-use super::bitpack::{
-    pack, packed_len, put_varint, read_varint, unpack_add, unpack_scaled, unzigzag, varint_len,
-    width_of, zigzag,
-};
+use super::bitpack::{pack, packed_len, unpack_map, width_of, Ident, Lane, Map};
+use super::varint::{put_varint, read_varint, unzigzag, varint_len, zigzag};
 use crate::bytes::{Cursor, DecodeError};
 
 /// Set in a frame's width byte when a divisor follows.
@@ -79,19 +77,19 @@ impl Frame {
     pub fn unpack(&self, c: &mut Cursor<'_>, out: &mut [i64]) -> Result<(), DecodeError> {
         let at = c.offset();
         let bytes = c.take(packed_len(out.len(), self.width))?;
-        self.unpack_low(bytes, at, out)
+        self.unpack_map(bytes, at, out, Ident::default())
     }
 
     /// Reads a patched frame of deltas into `out` as their prefix sum from
     /// `first` (`out[0] = first`; the delta at 0 is a placeholder).
-    pub fn unpack_prefix(
+    pub fn unpack_prefix<T: Lane>(
         &self,
         c: &mut Cursor<'_>,
         first: i64,
-        out: &mut [i64],
+        out: &mut [T],
     ) -> Result<(), DecodeError> {
         if self.width != 0 {
-            self.unpack_patched(c, out)?;
+            self.unpack_patched(c, out, Ident::<T>::default())?;
             prefix_sum(first, out);
             return Ok(());
         }
@@ -101,59 +99,61 @@ impl Frame {
         Patches::read(c, e, n, 0, |p| p.prefix_linear(first, min, gcd, out))
     }
 
-    /// Reads the values of a patched frame with this header into `out`.
-    pub fn unpack_patched(&self, c: &mut Cursor<'_>, out: &mut [i64]) -> Result<(), DecodeError> {
+    /// Reads the values of a patched frame with this header into `out` as
+    /// `map(value)`. Without exceptions (the common case) the low parts are
+    /// unpacked and mapped in one pass; with them, raw values are unpacked,
+    /// patched, then mapped in a second pass.
+    pub fn unpack_patched<M: Map>(
+        &self,
+        c: &mut Cursor<'_>,
+        out: &mut [M::Out],
+        map: M,
+    ) -> Result<(), DecodeError> {
         let e = read_patch_count(c, out.len(), self.width)?;
         let at = c.offset();
         let bytes = c.take(packed_len(out.len(), self.width))?;
+        if e == 0 {
+            return self.unpack_map(bytes, at, out, map);
+        }
         let n = out.len();
         let unpack = |patches: &Patches<'_>| {
-            self.unpack_low(bytes, at, out)?;
+            self.unpack_map(bytes, at, out, Ident::<M::Out>::default())?;
             patches.apply(out, self.gcd);
+            map.map_in_place(out);
             Ok::<(), DecodeError>(())
         };
         Patches::read(c, e, n, self.width, unpack)??;
         Ok(())
     }
 
-    /// `min + gcd * q` for the packed `q`, in one pass unless the divisor or
-    /// the width exceeds 32 bits.
-    fn unpack_low(&self, bytes: &[u8], at: u64, out: &mut [i64]) -> Result<(), DecodeError> {
-        match u32::try_from(self.gcd) {
-            Ok(1) => unpack_add(bytes, at, self.width, self.min, out),
-            Ok(gcd) => unpack_scaled(bytes, at, self.width, self.min, gcd, out),
-            Err(_) => {
-                unpack_add(bytes, at, self.width, 0, out)?;
-                scale(out, self.min, self.gcd);
-                Ok(())
-            }
-        }
+    /// `map(min + gcd * q)` for the packed `q`.
+    fn unpack_map<M: Map>(
+        &self,
+        bytes: &[u8],
+        at: u64,
+        out: &mut [M::Out],
+        map: M,
+    ) -> Result<(), DecodeError> {
+        unpack_map(bytes, at, self.width, (self.min as u64, self.gcd), out, map)
     }
 }
 
 /// `out[0] = first`, then `out[i] = out[i-1] + out[i]` (wrapping).
-pub(crate) fn prefix_sum(first: i64, out: &mut [i64]) {
-    let mut acc = first;
+pub(crate) fn prefix_sum<T: Lane>(first: i64, out: &mut [T]) {
+    let mut acc = first as u64;
     if let Some((head, rest)) = out.split_first_mut() {
-        *head = first;
+        *head = T::from_bits(acc);
         for o in rest.iter_mut() {
-            acc = acc.wrapping_add(*o);
-            *o = acc;
+            acc = acc.wrapping_add(o.to_bits());
+            *o = T::from_bits(acc);
         }
     }
 }
 
-/// `q → min + gcd * q`, wrapping (a second pass, for divisors past 32 bits).
-pub(crate) fn scale(out: &mut [i64], min: i64, gcd: u64) {
-    for o in out.iter_mut() {
-        *o = min.wrapping_add(o.wrapping_mul(gcd as i64));
-    }
-}
-
 /// `out[k] = t + k * step`, wrapping (a vector induction).
-fn fill_linear(out: &mut [i64], mut t: i64, step: i64) {
+fn fill_linear<T: Lane>(out: &mut [T], mut t: i64, step: i64) {
     for o in out.iter_mut() {
-        *o = t;
+        *o = T::from_bits(t as u64);
         t = t.wrapping_add(step);
     }
 }
@@ -251,11 +251,12 @@ impl Patches<'_> {
         Ok(then(&patches))
     }
 
-    /// Adds each exception's high part, times `mul`, to its value (wrapping).
-    pub fn apply(&self, out: &mut [i64], mul: u64) {
-        for (&i, &add) in self.index.iter().zip(self.add.iter()) {
+    /// Adds each exception's high part, times `mul`, to its raw value (wrapping).
+    pub fn apply<T: Lane>(&self, out: &mut [T], mul: u64) {
+        for (&i, &high_shifted) in self.index.iter().zip(self.add.iter()) {
             if let Some(o) = out.get_mut(i as usize) {
-                *o = o.wrapping_add(add.wrapping_mul(mul as i64));
+                let add = (high_shifted as u64).wrapping_mul(mul);
+                *o = T::from_bits(o.to_bits().wrapping_add(add));
             }
         }
     }
@@ -264,7 +265,7 @@ impl Patches<'_> {
     /// `add_i` being the exception at `i` (none at most `i`): the prefix sum of
     /// a width-0 frame, filled as linear runs (vectorised) between exceptions.
     /// An exception at 0 (the delta placeholder) is ignored.
-    pub fn prefix_linear(&self, first: i64, step: i64, mul: i64, out: &mut [i64]) {
+    pub fn prefix_linear<T: Lane>(&self, first: i64, step: i64, mul: i64, out: &mut [T]) {
         let (mut t, mut start) = (first, 0usize);
         for (&i, &add) in self.index.iter().zip(self.add.iter()) {
             let i = i as usize;
@@ -540,7 +541,8 @@ mod tests {
         let f = Frame::read(&mut c).unwrap();
         let mut out = vec![0; v.len()];
         if patched {
-            f.unpack_patched(&mut c, &mut out).unwrap();
+            f.unpack_patched(&mut c, &mut out, Ident::<i64>::default())
+                .unwrap();
         } else {
             f.unpack(&mut c, &mut out).unwrap();
         }
@@ -617,7 +619,7 @@ mod tests {
             let mut c = Cursor::new(b, 0);
             let mut out = vec![0; n];
             Frame::read(&mut c)?
-                .unpack_patched(&mut c, &mut out)
+                .unpack_patched(&mut c, &mut out, Ident::<i64>::default())
                 .map(|_| out)
         };
         assert_eq!(read(&section(2, 9), 4).unwrap(), [0, 0, 9, 0]);

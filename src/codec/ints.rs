@@ -39,8 +39,10 @@
 //! patches and RLE win on quantised, flat and label columns.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
-use super::bitpack::{packed_len, put_varint, read_varint, unzigzag, varint_len, zigzag};
+use super::bitpack::{packed_len, Ident, Lane, Map};
 use super::frame::{min_max, Frame, Plan};
+use super::isa::vectorized;
+use super::varint::{put_varint, read_varint, unzigzag, varint_len, zigzag};
 use super::{check_count, CodecId, BLOCK_LEN};
 use crate::bytes::{Cursor, DecodeError};
 
@@ -234,19 +236,37 @@ impl Dict {
 
 /// Decodes one section of exactly `out.len()` values.
 pub fn decode(section: &[u8], base: u64, out: &mut [i64]) -> Result<(), DecodeError> {
+    decode_map(section, base, out, Ident::default())
+}
+
+/// As [`decode`], into raw 64-bit words (a block buffer's value column).
+pub fn decode_words(section: &[u8], base: u64, out: &mut [u64]) -> Result<(), DecodeError> {
+    decode_map(section, base, out, Ident::default())
+}
+
+/// Decodes one section of exactly `out.len()` values as `map(value)`, mapped
+/// inside the unpacking pass where the encoding allows (constant, FOR), and
+/// else in a second pass over raw values parked in `out` (delta, plain) or
+/// over the few distinct values only (dictionary, RLE).
+pub(crate) fn decode_map<M: Map>(
+    section: &[u8],
+    base: u64,
+    out: &mut [M::Out],
+    map: M,
+) -> Result<(), DecodeError> {
     check_count(out.len(), base)?;
     let mut c = Cursor::new(section, base);
     let tag = c.u8()?;
     match CodecId::from_u8(tag) {
-        Some(CodecId::IntConstant) => out.fill(unzigzag(read_varint(&mut c)?)),
-        Some(CodecId::IntFor) => Frame::read(&mut c)?.unpack_patched(&mut c, out)?,
-        Some(CodecId::IntDeltaFor) => decode_delta(&mut c, out)?,
-        Some(CodecId::IntDict) => decode_dict(&mut c, out)?,
-        Some(CodecId::IntRle) => decode_rle(&mut c, out)?,
+        Some(CodecId::IntConstant) => out.fill(map.map(read_varint(&mut c).map(unzigzag)? as u64)),
+        Some(CodecId::IntFor) => Frame::read(&mut c)?.unpack_patched(&mut c, out, map)?,
+        Some(CodecId::IntDeltaFor) => decode_delta(&mut c, out, map)?,
+        Some(CodecId::IntDict) => decode_dict(&mut c, out, map)?,
+        Some(CodecId::IntRle) => decode_rle(&mut c, out, map)?,
         Some(CodecId::IntPlain) => {
             let bytes = c.take(out.len() * 8)?;
             for (o, b) in out.iter_mut().zip(bytes.as_chunks::<8>().0) {
-                *o = i64::from_le_bytes(*b);
+                *o = map.map(u64::from_le_bytes(*b));
             }
         }
         _ => {
@@ -262,31 +282,51 @@ pub fn decode(section: &[u8], base: u64, out: &mut [i64]) -> Result<(), DecodeEr
     Ok(())
 }
 
-fn decode_delta(c: &mut Cursor<'_>, out: &mut [i64]) -> Result<(), DecodeError> {
+/// Deltas are summed as raw words in `out`, then mapped in place.
+fn decode_delta<M: Map>(c: &mut Cursor<'_>, out: &mut [M::Out], map: M) -> Result<(), DecodeError> {
     let first = unzigzag(read_varint(c)?);
-    Frame::read(c)?.unpack_prefix(c, first, out)
+    Frame::read(c)?.unpack_prefix(c, first, out)?;
+    map.map_in_place(out);
+    Ok(())
 }
 
-fn decode_dict(c: &mut Cursor<'_>, out: &mut [i64]) -> Result<(), DecodeError> {
+/// The k entries are mapped once; indices are parked in `out`, then replaced
+/// by their mapped entries.
+fn decode_dict<M: Map>(c: &mut Cursor<'_>, out: &mut [M::Out], map: M) -> Result<(), DecodeError> {
     let k = usize::from(c.u8()?) + 1;
     let mut dict = [0i64; DICT_MAX];
     let entries = dict.get_mut(..k).unwrap_or_default();
     Frame::read(c)?.unpack(c, entries)?;
-    let at = c.offset();
-    Frame::read(c)?.unpack_patched(c, out)?;
-    let mut bad = false;
-    for o in out.iter_mut() {
-        let i = *o as u64;
-        bad |= i >= k as u64;
-        *o = dict.get(i as usize % DICT_MAX).copied().unwrap_or(0);
+    let mut mapped = [M::Out::default(); DICT_MAX];
+    for (m, &e) in mapped.iter_mut().zip(entries.iter()) {
+        *m = map.map(e as u64);
     }
-    if bad {
+    let at = c.offset();
+    Frame::read(c)?.unpack_patched(c, out, Ident::<M::Out>::default())?;
+    if gather(out, &mapped, k) {
         return Err(DecodeError::invalid(at, "dictionary index out of range"));
     }
     Ok(())
 }
 
-fn decode_rle(c: &mut Cursor<'_>, out: &mut [i64]) -> Result<(), DecodeError> {
+/// Replaces each index parked in `out` by its entry; true if one was `≥ k`.
+#[inline(never)]
+fn gather<T: Lane>(out: &mut [T], entries: &[T; DICT_MAX], k: usize) -> bool {
+    vectorized!({
+        let mut bad = false;
+        for o in out.iter_mut() {
+            let i = o.to_bits();
+            bad |= i >= k as u64;
+            *o = entries
+                .get(i as usize % DICT_MAX)
+                .copied()
+                .unwrap_or_default();
+        }
+        bad
+    })
+}
+
+fn decode_rle<M: Map>(c: &mut Cursor<'_>, out: &mut [M::Out], map: M) -> Result<(), DecodeError> {
     let at = c.offset();
     let runs = read_varint(c)?;
     if runs > out.len().min(MAX_RUNS) as u64 || (runs == 0) != out.is_empty() {
@@ -306,7 +346,7 @@ fn decode_rle(c: &mut Cursor<'_>, out: &mut [i64]) -> Result<(), DecodeError> {
         let len = usize::try_from(len).unwrap_or(usize::MAX);
         match rest.split_at_mut_checked(len) {
             Some((run, tail)) if len > 0 => {
-                run.fill(v);
+                run.fill(map.map(v as u64));
                 rest = tail;
             }
             _ => {
@@ -330,6 +370,7 @@ fn decode_rle(c: &mut Cursor<'_>, out: &mut [i64]) -> Result<(), DecodeError> {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use crate::codec::isa::{with_level, Level};
     use proptest::prelude::*;
 
     fn enc(v: &[i64]) -> Vec<u8> {
@@ -340,9 +381,12 @@ mod tests {
 
     fn round_trip(v: &[i64]) -> Vec<u8> {
         let b = enc(v);
-        let mut out = vec![0x5555; v.len()];
-        decode(&b, 0, &mut out).unwrap_or_else(|e| panic!("{e:?} for {v:?}"));
-        assert_eq!(out, v);
+        for level in Level::ALL {
+            let mut out = vec![0x5555; v.len()];
+            with_level(level, || decode(&b, 0, &mut out))
+                .unwrap_or_else(|e| panic!("{e:?} at {level:?} for {v:?}"));
+            assert_eq!(out, v, "{level:?}");
+        }
         b
     }
 

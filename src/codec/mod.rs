@@ -24,10 +24,12 @@ pub mod bitpack;
 pub mod floats;
 pub mod frame;
 pub mod ints;
+pub mod isa;
 pub mod lossy;
 pub mod pco_block;
 pub mod rle;
 pub mod timestamps;
+pub mod varint;
 pub mod xor;
 
 use crate::bytes::DecodeError;

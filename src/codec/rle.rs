@@ -20,7 +20,7 @@
 //! Decoding is a `fill` per run: 10-20 G qualities/s for blocks of a few runs.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
-use super::bitpack::{put_varint, read_varint};
+use super::varint::{put_varint, read_varint};
 use super::{check_count, CodecId};
 use crate::bytes::{Cursor, DecodeError};
 

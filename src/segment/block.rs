@@ -25,9 +25,10 @@
 
 use std::collections::HashMap;
 
+use super::block_buf::BlockBuf;
 use super::format::{HEADER_LEN, MAX_BLOCK_POINTS};
 use crate::bytes::{put_uvarint, Cursor, DecodeError};
-use crate::codec::{self, Aligned, CodecId};
+use crate::codec::{self, CodecId};
 use crate::error::CorruptionKind;
 use crate::model::{Columns, ValueType};
 
@@ -144,77 +145,6 @@ impl BlockEncoder {
         let crc = h.finalize();
         out.extend_from_slice(&crc.to_le_bytes());
         crc
-    }
-}
-
-/// One decoded block in aligned, reusable buffers.
-#[derive(Clone, Default)]
-pub struct BlockBuf {
-    pub ts: Box<Aligned<i64>>,
-    pub values: Box<Aligned<u64>>,
-    pub quality: Box<Aligned<Option<u8>>>,
-    /// Points in the block.
-    pub len: usize,
-    /// Whether `quality` holds this block's qualities (else all are absent).
-    pub has_quality: bool,
-    shared_ts: SharedTsCache,
-}
-
-/// Shared timestamp sections already decoded by this buffer, so the series of
-/// one clock decode their common timestamps once. An entry matches only the
-/// same section bytes and count (compared in full, so nothing stale or
-/// colliding can match); at most [`SHARED_TS_CACHE`] entries.
-#[derive(Clone, Default)]
-struct SharedTsCache {
-    entries: Vec<(Vec<u8>, usize, Box<Aligned<i64>>)>,
-    next_evict: usize,
-}
-
-const SHARED_TS_CACHE: usize = 64;
-
-impl SharedTsCache {
-    fn get(&self, section: &[u8], n: usize) -> Option<&[i64]> {
-        self.entries
-            .iter()
-            .find(|(bytes, len, _)| *len == n && bytes.as_slice() == section)
-            .and_then(|(_, len, ts)| ts.0.get(..*len))
-    }
-
-    fn put(&mut self, section: &[u8], ts: &[i64]) {
-        let mut b: Box<Aligned<i64>> = Box::default();
-        for (d, s) in b.0.iter_mut().zip(ts) {
-            *d = *s;
-        }
-        let e = (section.to_vec(), ts.len(), b);
-        if self.entries.len() < SHARED_TS_CACHE {
-            self.entries.push(e);
-        } else if let Some(slot) = self.entries.get_mut(self.next_evict % SHARED_TS_CACHE) {
-            *slot = e;
-            self.next_evict += 1;
-        }
-    }
-}
-
-impl BlockBuf {
-    /// The decoded timestamps.
-    pub fn ts(&self) -> &[i64] {
-        self.ts.0.get(..self.len).unwrap_or_default()
-    }
-
-    /// The decoded values (raw bits of the series' type).
-    pub fn values(&self) -> &[u64] {
-        self.values.0.get(..self.len).unwrap_or_default()
-    }
-
-    /// Copies the block into owned columns.
-    pub fn to_columns(&self) -> Columns {
-        Columns {
-            ts: self.ts().to_vec(),
-            values: self.values().to_vec(),
-            quality: self
-                .has_quality
-                .then(|| self.quality.0.get(..self.len).unwrap_or_default().to_vec()),
-        }
     }
 }
 
@@ -358,31 +288,12 @@ pub fn decode_block_into(
     let l = parse_block(file, offset, len, value_type)?;
     let n = l.count;
     out.len = 0;
-    let ts = out.ts.0.get_mut(..n).unwrap_or_default();
-    let cached = if l.ts_shared {
-        out.shared_ts.get(l.ts, n)
-    } else {
-        None
-    };
-    match cached {
-        Some(cached) => ts.copy_from_slice(cached),
-        None => {
-            codec::timestamps::decode(l.ts, l.ts_at, ts)?;
-            if l.ts_shared {
-                out.shared_ts.put(l.ts, ts);
-            }
-        }
-    }
+    out.decode_ts(&l)?;
     let values = out.values.0.get_mut(..n).unwrap_or_default();
     match value_type {
         ValueType::F64 => codec::floats::decode(l.values, l.values_at, values)?,
         ValueType::I64 | ValueType::Bool => {
-            let mut ints = [0i64; MAX_BLOCK_POINTS];
-            let ints = ints.get_mut(..n).unwrap_or_default();
-            codec::ints::decode(l.values, l.values_at, ints)?;
-            for (v, i) in values.iter_mut().zip(ints.iter()) {
-                *v = *i as u64;
-            }
+            codec::ints::decode_words(l.values, l.values_at, values)?;
             if value_type == ValueType::Bool && values.iter().any(|&v| v > 1) {
                 return Err(DecodeError::invalid(
                     l.values_at,

@@ -7,6 +7,7 @@
 //! every byte.
 
 mod block;
+mod block_buf;
 mod format;
 mod index;
 mod reader;
@@ -17,7 +18,8 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
-pub use block::{BlockBreakdown, BlockBuf};
+pub use block::BlockBreakdown;
+pub use block_buf::BlockBuf;
 pub use format::{
     parse_segment_file_name, segment_file_name, BlockMeta, BlockStats, MAX_BLOCK_POINTS,
     SEGMENT_VERSION,

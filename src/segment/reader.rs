@@ -13,7 +13,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::block::{block_breakdown, decode_block_into, BlockBreakdown, BlockBuf};
+use super::block::{block_breakdown, decode_block_into, BlockBreakdown};
+use super::block_buf::BlockBuf;
 use super::format::{check_header, BlockMeta, Footer, FOOTER_LEN, HEADER_LEN};
 use super::{index, v1};
 use crate::bytes::{Cursor, DecodeError};
@@ -120,19 +121,7 @@ impl Segment {
         let bytes = (*self.map).as_ref();
         if self.version == 1 {
             let cols = self.read_block_v1(series, block)?;
-            let n = cols.len();
-            buf.len = 0;
-            for (d, s) in buf.ts.0.iter_mut().zip(&cols.ts) {
-                *d = *s;
-            }
-            for (d, s) in buf.values.0.iter_mut().zip(&cols.values) {
-                *d = *s;
-            }
-            buf.has_quality = cols.quality.is_some();
-            for (d, s) in buf.quality.0.iter_mut().zip(cols.quality.iter().flatten()) {
-                *d = *s;
-            }
-            buf.len = n;
+            buf.fill_from(&cols);
             return Ok(());
         }
         decode_block_into(bytes, block.offset, block.len, series.value_type, buf)
