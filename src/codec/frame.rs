@@ -138,7 +138,10 @@ impl Frame {
     }
 }
 
-/// `out[0] = first`, then `out[i] = out[i-1] + out[i]` (wrapping).
+/// `out[0] = first`, then `out[i] = out[i-1] + out[i]` (wrapping). One chain
+/// of dependent adds; splitting it into four interleaved chains measured no
+/// faster on the SKAB delta blocks (0.93 against 0.88 ns a value), so it stays
+/// the plain loop.
 pub(crate) fn prefix_sum<T: Lane>(first: i64, out: &mut [T]) {
     let mut acc = first as u64;
     if let Some((head, rest)) = out.split_first_mut() {
@@ -568,6 +571,31 @@ mod tests {
                     assert!(d == 1 || next == 0 || !e.divides(next), "{x}+1 / {d}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn prefix_sum_equals_the_serial_sum() {
+        let mut x = 0x1234_5678_9abc_def1u64;
+        for n in (0..80).chain([255, 256, 257, 1023, 1024]) {
+            let d: Vec<i64> = (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as i64
+                })
+                .collect();
+            let first = -(n as i64) * 977;
+            let mut want = d.clone();
+            let mut acc = first;
+            for (i, w) in want.iter_mut().enumerate() {
+                acc = if i == 0 { first } else { acc.wrapping_add(*w) };
+                *w = acc;
+            }
+            let mut got = d.clone();
+            prefix_sum(first, &mut got);
+            assert_eq!(got, want, "n={n}");
         }
     }
 

@@ -124,11 +124,11 @@ macro_rules! vectorized {
         match $crate::codec::isa::level() {
             $crate::codec::isa::Level::Avx512 => $crate::codec::isa::run_avx512(
                 #[inline(always)]
-                || $body,
+                move || $body,
             ),
             $crate::codec::isa::Level::Avx2 => $crate::codec::isa::run_avx2(
                 #[inline(always)]
-                || $body,
+                move || $body,
             ),
             $crate::codec::isa::Level::Baseline => $body,
         }
