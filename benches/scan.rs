@@ -2,7 +2,9 @@
 //! points flushed to segments, then
 //! - `range_1pct_one_series`: 1% of one series' time span (1,000 points);
 //! - `full_one_series`: all 100,000 points of one series;
-//! - `full_all`: every series, 1M points.
+//! - `full_all`: every series, 1M points;
+//! - `range_1pct_one_series_reused_buffer`: the first case into one reused
+//!   buffer (`ScanIter::next_into`), no fresh memory per scan.
 
 mod common;
 
@@ -56,6 +58,15 @@ fn scan(c: &mut Criterion) {
             b.iter(|| black_box(tenant.scan_all(sel, from, to).expect("scan")))
         });
     }
+    let mut cols = historian::Columns::default();
+    let range = historian::query::TimeRange::half_open(from, to).expect("range");
+    g.throughput(Throughput::Elements((PER_SERIES / 100) as u64));
+    g.bench_function("range_1pct_one_series_reused_buffer", |b| {
+        b.iter(|| {
+            let mut it = tenant.scan_range(&one, range);
+            black_box(it.next_into(&mut cols).expect("scan"))
+        })
+    });
     g.finish();
 }
 

@@ -71,6 +71,10 @@ pub enum Error {
     #[error("the engine is closed")]
     Closed,
 
+    /// A query request is invalid (bad window, range, aggregate, fill, …).
+    #[error("invalid query: {0}")]
+    BadQuery(#[from] crate::query::QueryError),
+
     /// Arrow or Parquet output failed.
     #[error("output error: {0}")]
     Output(String),
@@ -118,6 +122,15 @@ impl Error {
             what,
             reason: reason.into(),
         }
+    }
+
+    /// True when this error is about an argument the caller gave (bad
+    /// usage), not about the engine or its files.
+    pub fn is_bad_argument(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidArgument { .. } | Error::Parse { .. } | Error::BadQuery(_)
+        )
     }
 
     /// True when this error reports corruption of stored data.

@@ -3,8 +3,9 @@
 //!
 //! Write path: [`Tenant::write`] → `wal/` (crc-framed record, group commit)
 //! → `memtable/` → flush → `segment/` files named by the tenant's `manifest/`.
-//! Read path: [`Tenant::scan`] takes a snapshot of memtables and segments and
-//! merges them with last-write-wins (`query/`). See ARCHITECTURE.md.
+//! Read path: [`Tenant::scan`], [`Tenant::downsample`] and [`Tenant::latest`]
+//! read a snapshot of memtables and segments merged with last-write-wins
+//! (`query/`). See ARCHITECTURE.md.
 //!
 //! ```no_run
 //! use historian::{Engine, Options, Selector, SeriesKey, Value, WriteBatch};
@@ -24,6 +25,16 @@
 //!     for p in series.points() {
 //!         println!("{} {} {}", series.key, p.ts, p.value);
 //!     }
+//! }
+//! // One-minute means and maxima per machine, gaps up to 5 min filled linearly.
+//! use historian::query::{Agg, DownsampleRequest, Fill};
+//! let req = DownsampleRequest::new(sel.clone(), 60_000_000_000, &[Agg::Mean, Agg::Max])
+//!     .with_by(["machine"])
+//!     .with_fill(Fill::Linear)
+//!     .with_max_gap(Some(300_000_000_000));
+//! for batch in acme.downsample(&req)?.record_batches() {
+//!     let batch = batch?; // arrow RecordBatch, at most 8,192 rows
+//!     # let _ = batch;
 //! }
 //! let latest = acme.last(&sel)?; // latest point per series
 //! engine.flush()?; // memtables → segment files, WAL trimmed

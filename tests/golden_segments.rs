@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use historian::model::{Columns, SeriesKey, ValueType};
-use historian::segment::{encode_segment, Segment, SeriesToWrite};
+use historian::query::kernels;
+use historian::segment::{encode_segment, Segment, SeriesToWrite, LANE_STATS_VERSION};
 use historian::vfs::StdFs;
 
 /// The points every golden file holds: series of each value type, with and
@@ -117,6 +118,32 @@ fn check_golden(version: u16) {
         assert_eq!(got.quality, cols.quality, "{k} qualities");
     }
     assert_eq!(seg.verify().expect("verify"), seg.points());
+    assert_eq!(seg.version(), version);
+    if version >= LANE_STATS_VERSION {
+        check_lane_stats(&seg);
+    }
+}
+
+/// From v3 on, block statistics are the query kernels' results on the
+/// decoded values, bit for bit (what statistics push-down relies on).
+fn check_lane_stats(seg: &Segment) {
+    for ss in seg.series() {
+        for b in &ss.blocks {
+            let v = seg.read_block(ss, b).expect("block decodes").values;
+            let (sum, min, max) = match ss.value_type {
+                ValueType::F64 => {
+                    let (lo, hi) = kernels::min_max_f64(&v);
+                    (kernels::sum_f64(&v), lo, hi)
+                }
+                _ => {
+                    let (lo, hi) = kernels::min_max_int(&v);
+                    (kernels::sum_int(&v), lo as u64, hi as u64)
+                }
+            };
+            assert_eq!(b.stats.sum.to_bits(), sum.to_bits(), "{} sum", ss.key);
+            assert_eq!((b.stats.min, b.stats.max), (min, max), "{} min/max", ss.key);
+        }
+    }
 }
 
 #[test]
@@ -127,4 +154,9 @@ fn golden_v1_segment_still_reads() {
 #[test]
 fn golden_v2_segment_still_reads() {
     check_golden(2);
+}
+
+#[test]
+fn golden_v3_segment_still_reads() {
+    check_golden(3);
 }

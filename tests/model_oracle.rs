@@ -25,7 +25,6 @@ use common::{check_files, diff_states, read_state, series_key, State, SERIES};
 use historian::vfs::{CrashConfig, SimFs};
 use historian::{Engine, Error, Options, Point, Selector, Value, ValueType, WriteBatch};
 use proptest::prelude::*;
-use proptest::test_runner::{FileFailurePersistence, RngSeed};
 
 const TENANTS: [&str; 3] = ["acme", "beta", "gamma"];
 
@@ -366,19 +365,7 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
 }
 
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(1000);
-    ProptestConfig {
-        cases,
-        rng_seed: RngSeed::Fixed(common::seed()),
-        // Relative to the package root, where `cargo test` runs tests.
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "proptest-regressions/model_oracle.txt",
-        ))),
-        ..ProptestConfig::default()
-    }
+    common::proptest_config("proptest-regressions/model_oracle.txt", 1000)
 }
 
 #[test]

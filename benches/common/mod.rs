@@ -38,14 +38,23 @@ pub fn keys(n: usize) -> Vec<SeriesKey> {
 /// The `index`-th batch of a steady ingest: `per_series` points for every key, one
 /// second apart, continuing where batch `index - 1` stopped.
 pub fn batch(keys: &[SeriesKey], per_series: usize, index: usize) -> WriteBatch {
+    batch_of(keys, per_series, index, |t, k| {
+        (t as f64 * 1e-9 + k as f64).sin()
+    })
+}
+
+/// A steady batch whose value at (ts, key index) is `value(ts, k)`.
+fn batch_of(
+    keys: &[SeriesKey],
+    per_series: usize,
+    index: usize,
+    value: impl Fn(i64, usize) -> f64,
+) -> WriteBatch {
     let t0 = (index * per_series) as i64 * STEP_NS;
     let ts: Vec<i64> = (0..per_series as i64).map(|i| t0 + i * STEP_NS).collect();
     let mut b = WriteBatch::new();
     for (k, key) in keys.iter().enumerate() {
-        let vals: Vec<f64> = ts
-            .iter()
-            .map(|&t| (t as f64 * 1e-9 + k as f64).sin())
-            .collect();
+        let vals: Vec<f64> = ts.iter().map(|&t| value(t, k)).collect();
         b.extend_f64(key, &ts, &vals).expect("batch");
     }
     b
@@ -81,4 +90,36 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), dst).expect("copy");
         }
     }
+}
+
+/// Like [`batch`], with values as a sensor reports them: two decimals, a
+/// slow wave plus jitter (so they compress like real readings, with ALP).
+pub fn sensor_batch(keys: &[SeriesKey], per_series: usize, index: usize) -> WriteBatch {
+    batch_of(keys, per_series, index, |t, k| {
+        let s = t / STEP_NS;
+        let wave = ((s as f64 / 600.0 + k as f64).sin() * 2000.0).round();
+        (wave + ((s * 7919) % 37) as f64) / 100.0
+    })
+}
+
+/// Windows a downsample outputs (its pieces' lengths summed).
+pub fn window_count(t: &historian::Tenant, req: &historian::query::DownsampleRequest) -> usize {
+    t.downsample(req)
+        .expect("downsample")
+        .map(|p| p.expect("piece").len())
+        .sum()
+}
+
+/// A flushed tenant `bench` of `series` series (`vibration{machine=…}`) with
+/// `per_series` points each, one second apart, for the query benches.
+pub fn flushed_tenant(dir: &Path, series: usize, per_series: usize) -> (Engine, historian::Tenant) {
+    let engine = open(dir, Durability::None);
+    let keys = keys(series);
+    let tenant = engine.tenant("bench").expect("tenant");
+    let chunk = 100_000.min(per_series);
+    for i in 0..per_series / chunk {
+        tenant.write(&sensor_batch(&keys, chunk, i)).expect("write");
+    }
+    engine.flush().expect("flush");
+    (engine, tenant)
 }

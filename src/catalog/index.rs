@@ -7,8 +7,14 @@
 //!    indexes and the WAL.
 //! 2. Posting lists are sorted ascending (ids only grow).
 //! 3. A series' value type never changes.
+//! 4. `ordered` holds every id once, in series-key order, maintained on
+//!    creation, so listing series in key order (`last`, scans, downsample)
+//!    is a walk, never a sort of string keys per query.
+//! 5. Keys are shared (`Arc`) with their canonical text computed once, so
+//!    queries copy pointers, not strings.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use super::Selector;
 use crate::error::{Error, Result};
@@ -18,7 +24,9 @@ use crate::model::{Limits, SeriesKey, ValueType};
 /// One series.
 #[derive(Clone, Debug)]
 pub struct SeriesEntry {
-    pub key: SeriesKey,
+    pub key: Arc<SeriesKey>,
+    /// The key's canonical text (`measurement{k="v",…}`).
+    pub text: Arc<str>,
     pub value_type: ValueType,
 }
 
@@ -26,7 +34,8 @@ pub struct SeriesEntry {
 #[derive(Debug, Default)]
 pub struct Catalog {
     entries: Vec<SeriesEntry>,
-    by_key: HashMap<SeriesKey, SeriesId>,
+    by_key: HashMap<Arc<SeriesKey>, SeriesId>,
+    ordered: BTreeMap<Arc<SeriesKey>, SeriesId>,
     /// (label, value) → ids; the label `__name__` indexes measurements.
     postings: HashMap<(String, String), Vec<SeriesId>>,
 }
@@ -113,17 +122,66 @@ impl Catalog {
                 .or_default()
                 .push(id);
         }
-        self.by_key.insert(key.clone(), id);
+        let key = Arc::new(key.clone());
+        self.by_key.insert(Arc::clone(&key), id);
+        self.ordered.insert(Arc::clone(&key), id);
+        let text = Arc::from(key.to_string());
         self.entries.push(SeriesEntry {
-            key: key.clone(),
+            key,
+            text,
             value_type,
         });
         Ok(id)
     }
 
+    /// Every id in series-key order.
+    pub fn ids_in_key_order(&self) -> impl Iterator<Item = SeriesId> + '_ {
+        self.ordered.values().copied()
+    }
+
+    /// Ids of the series `selector` matches, in series-key order: a walk of
+    /// the ordered ids when the selector has no equality matcher (or selects
+    /// a large share of the series), else the posting-list candidates sorted.
+    pub fn select_ordered(&self, selector: &Selector) -> Vec<SeriesId> {
+        let matches = |id: SeriesId| self.get(id).is_some_and(|e| selector.matches(&e.key));
+        let Some(candidates) = self.candidates(selector) else {
+            return self.ids_in_key_order().filter(|&id| matches(id)).collect();
+        };
+        if candidates.len() * 8 > self.entries.len() {
+            let mut member = vec![false; self.entries.len()];
+            for &id in &candidates {
+                if let Some(m) = member.get_mut(id as usize) {
+                    *m = true;
+                }
+            }
+            let chosen = |id: SeriesId| member.get(id as usize).copied().unwrap_or(false);
+            return self
+                .ids_in_key_order()
+                .filter(|&id| chosen(id) && matches(id))
+                .collect();
+        }
+        let mut ids: Vec<SeriesId> = candidates.into_iter().filter(|&id| matches(id)).collect();
+        ids.sort_unstable_by(|&a, &b| {
+            let key = |id| self.get(id).map(|e| &e.key);
+            key(a).cmp(&key(b))
+        });
+        ids
+    }
+
     /// Ids of the series `selector` matches, ascending. Equality matchers are
     /// answered from the posting lists; the rest filter the candidates.
     pub fn select(&self, selector: &Selector) -> Vec<SeriesId> {
+        let all = || (0..self.entries.len() as SeriesId).collect::<Vec<_>>();
+        self.candidates(selector)
+            .unwrap_or_else(all)
+            .into_iter()
+            .filter(|&id| self.get(id).is_some_and(|e| selector.matches(&e.key)))
+            .collect()
+    }
+
+    /// The intersection of the posting lists of the selector's non-empty
+    /// equality matchers, ascending; None when it has none.
+    fn candidates(&self, selector: &Selector) -> Option<Vec<SeriesId>> {
         let mut candidates: Option<Vec<SeriesId>> = None;
         for m in selector.matchers() {
             if m.op() != super::MatchOp::Eq || m.value().is_empty() {
@@ -136,12 +194,7 @@ impl Catalog {
                 Some(c) => intersect(&c, list),
             });
         }
-        let all = || (0..self.entries.len() as SeriesId).collect::<Vec<_>>();
         candidates
-            .unwrap_or_else(all)
-            .into_iter()
-            .filter(|&id| self.get(id).is_some_and(|e| selector.matches(&e.key)))
-            .collect()
     }
 }
 
@@ -191,9 +244,40 @@ mod tests {
             vec![b]
         );
         assert_eq!(c.select(&Selector::parse("*").unwrap()).len(), 3);
+        let all = Selector::parse("*").unwrap();
+        assert_eq!(c.select_ordered(&all), vec![p, a, b]);
+        assert_eq!(
+            c.select_ordered(&Selector::parse(r#"{m="a"}"#).unwrap()),
+            vec![p, a]
+        );
+        assert_eq!(
+            c.select_ordered(&Selector::parse("temp").unwrap()),
+            vec![a, b]
+        );
         assert!(c
             .get_or_create(&key("temp", &[("m", "a")]), ValueType::I64)
             .is_err());
+    }
+
+    #[test]
+    fn select_ordered_sorts_few_candidates_and_walks_many() {
+        let mut c = Catalog::default();
+        for i in (0..40).rev() {
+            let (m, p, g) = (format!("{i:02}"), (i % 2).to_string(), (i / 4).to_string());
+            let k = key("temp", &[("m", &m), ("p", &p), ("g", &g)]);
+            c.get_or_create(&k, ValueType::F64).unwrap();
+        }
+        let text = |ids: Vec<SeriesId>| -> Vec<String> {
+            ids.iter()
+                .map(|&i| c.get(i).unwrap().text.to_string())
+                .collect()
+        };
+        let few = c.select_ordered(&Selector::parse(r#"temp{g="2",p=~"1|2"}"#).unwrap());
+        let want = [r#"temp{g="2",m="09",p="1"}"#, r#"temp{g="2",m="11",p="1"}"#];
+        assert_eq!(text(few), want);
+        let many = text(c.select_ordered(&Selector::parse(r#"{p="0"}"#).unwrap()));
+        assert_eq!(many.len(), 20);
+        assert!(many.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]

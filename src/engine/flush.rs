@@ -22,6 +22,7 @@ use super::{EngineInner, TenantInner};
 use crate::error::{Error, Result};
 use crate::manifest::{write_manifest, SegmentEntry};
 use crate::memtable::FrozenMemtable;
+use crate::model::SeriesKey;
 use crate::segment::{segment_file_name, write_segment, Segment, SeriesToWrite};
 use crate::vfs::join;
 
@@ -334,6 +335,11 @@ fn freeze(t: &TenantInner) {
     let active = std::mem::take(&mut st.active);
     let catalog = &st.catalog;
     // Memtables only hold ids the catalog issued, so nothing is skipped.
-    let frozen = active.freeze(|id| catalog.get(id).map(|e| (e.key.clone(), e.value_type)));
+    let resolve = |id| {
+        catalog
+            .get(id)
+            .map(|e| (SeriesKey::clone(&e.key), e.value_type))
+    };
+    let frozen = active.freeze(resolve);
     st.frozen.push(Arc::new(frozen));
 }

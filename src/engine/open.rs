@@ -11,6 +11,7 @@ use super::{Engine, EngineInner, Options, RecoveryReport, Signal, TenantInner, T
 use crate::error::{CorruptionKind, Error, Result};
 use crate::manifest::{read_manifest, MANIFEST_FILE};
 use crate::model::validate_tenant_name;
+use crate::query::LatestCache;
 use crate::segment::{segment_file_name, Segment};
 use crate::vfs::{join, StdFs, Vfs};
 use crate::wal::{replay, Durability, RecordView, WalWriter};
@@ -151,6 +152,8 @@ fn load_tenant(vfs: &Arc<dyn Vfs>, dir: &str, report: &mut RecoveryReport) -> Re
         segments.push(Arc::new(segment));
     }
     remove_orphans(vfs, dir, &live, report)?;
+    state.latest = LatestCache::from_segments(&state.catalog, &segments)?;
+    state.last_seq = manifest.flushed_seq;
     state.segments = Arc::new(segments);
     state.next_segment_id = manifest.next_segment_id;
     state.manifest = manifest;
@@ -204,7 +207,9 @@ fn replay_record(
         let id = st.catalog.get_or_create(&s.key, s.value_type)?;
         st.active
             .insert_le(id, s.ts_le, s.values_le, s.quality, rec.seq);
+        st.latest.observe_le(id, s.ts_le, s.values_le, s.quality);
     }
+    st.last_seq = rec.seq;
     *mem_bytes += st.active.bytes() - before;
     Ok(())
 }

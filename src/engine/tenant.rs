@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::manifest::Manifest;
 use crate::memtable::{FrozenMemtable, Memtable, SeriesId};
 use crate::model::{Limits, SeriesKey, WriteBatch};
+use crate::query::LatestCache;
 use crate::segment::Segment;
 use crate::vfs::join;
 use crate::wal::{Durability, EncodedRecord};
@@ -33,6 +34,12 @@ pub(crate) struct TenantState {
     /// Live segments, oldest first (later segments hold newer writes).
     pub segments: Arc<Vec<Arc<Segment>>>,
     pub manifest: Manifest,
+    /// The latest point of every series (query/last.rs).
+    pub latest: LatestCache,
+    /// Sequence number of the last write batch applied to this tenant (at
+    /// open: the manifest's `flushed_seq`, then replayed records): a snapshot
+    /// taken under this lock holds exactly the writes with `seq <= last_seq`.
+    pub last_seq: u64,
     /// Next segment id to use; only grows, even when a flush fails.
     pub next_segment_id: u64,
     /// The tenant directory and its manifest exist on disk.
@@ -188,7 +195,9 @@ fn apply(st: &mut TenantState, batch: &WriteBatch, ids: &[Option<SeriesId>], seq
             },
         };
         st.active.insert(id, &s.cols, seq);
+        st.latest.observe(id, &s.cols);
     }
+    st.last_seq = seq;
     st.active.bytes() - before
 }
 

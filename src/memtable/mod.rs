@@ -112,35 +112,28 @@ impl Memtable {
         self.min_seq
     }
 
-    /// A sorted, deduplicated copy of the points of `id` in `[from, to)`.
-    pub fn read_range(&self, id: SeriesId, from: i64, to: i64) -> Option<Columns> {
+    /// A copy of the points of `id` with `first <= ts <= last`, in write
+    /// order, and whether they are already sorted and free of duplicates.
+    /// Unsorted copies are left for the caller to sort (outside any lock).
+    pub fn copy_in_range(&self, id: SeriesId, first: i64, last: i64) -> Option<(Columns, bool)> {
         let buf = self.series.get(&id)?;
         let mut out = Columns::default();
         if buf.sorted {
-            let (s, e) = buf.cols.range_of(from, to);
+            let s = buf.cols.ts.partition_point(|&t| t < first);
+            let e = buf.cols.ts.partition_point(|&t| t <= last).max(s);
             out.extend_range(&buf.cols, s, e);
         } else {
-            let mut all = buf.cols.clone();
-            all.sort_dedup_last_wins();
-            let (s, e) = all.range_of(from, to);
-            out.extend_range(&all, s, e);
+            let c = &buf.cols;
+            for (i, &t) in c.ts.iter().enumerate() {
+                if let (true, Some(&v)) = (first <= t && t <= last, c.values.get(i)) {
+                    out.push(t, v, c.quality_at(i));
+                }
+            }
+            if c.quality.is_some() && out.quality.is_none() && !out.is_empty() {
+                out.quality = Some(vec![None; out.len()]);
+            }
         }
-        (!out.is_empty()).then_some(out)
-    }
-
-    /// The newest point of `id` as (ts, bits, quality), without copying the
-    /// series: the last point when sorted, else the last-written point of the
-    /// greatest timestamp (last write wins). `i64::MAX` included.
-    pub fn latest(&self, id: SeriesId) -> Option<(i64, u64, Option<u8>)> {
-        let buf = self.series.get(&id)?;
-        let cols = &buf.cols;
-        let i = if buf.sorted {
-            cols.len().checked_sub(1)?
-        } else {
-            let newest = cols.ts.iter().enumerate().max_by_key(|&(i, &t)| (t, i));
-            newest.map(|(i, _)| i)?
-        };
-        Some((*cols.ts.get(i)?, *cols.values.get(i)?, cols.quality_at(i)))
+        (!out.is_empty()).then_some((out, buf.sorted))
     }
 
     /// Freezes the memtable: sorts and deduplicates every series.
@@ -242,20 +235,9 @@ pub struct FrozenMemtable {
 }
 
 impl FrozenMemtable {
-    /// The points of `id` in `[from, to)`.
-    pub fn read_range(&self, id: SeriesId, from: i64, to: i64) -> Option<Columns> {
-        let s = self.series.get(*self.index.get(&id)?)?;
-        let (a, b) = s.cols.range_of(from, to);
-        let mut out = Columns::default();
-        out.extend_range(&s.cols, a, b);
-        (!out.is_empty()).then_some(out)
-    }
-
-    /// The newest point of `id` as (ts, bits, quality) (series are sorted).
-    pub fn latest(&self, id: SeriesId) -> Option<(i64, u64, Option<u8>)> {
-        let cols = &self.series.get(*self.index.get(&id)?)?.cols;
-        let i = cols.len().checked_sub(1)?;
-        Some((*cols.ts.get(i)?, *cols.values.get(i)?, cols.quality_at(i)))
+    /// The sorted, deduplicated points of `id`.
+    pub fn series_cols(&self, id: SeriesId) -> Option<&Columns> {
+        self.series.get(*self.index.get(&id)?).map(|s| &s.cols)
     }
 }
 
@@ -271,6 +253,15 @@ mod tests {
         c
     }
 
+    /// The points of `id` in `[first, last]`, sorted and deduplicated.
+    fn read(m: &Memtable, id: SeriesId, first: i64, last: i64) -> Columns {
+        let (mut c, sorted) = m.copy_in_range(id, first, last).unwrap();
+        if !sorted {
+            c.sort_dedup_last_wins();
+        }
+        c
+    }
+
     fn le(vals: &[i64]) -> Vec<u8> {
         vals.iter().flat_map(|v| v.to_le_bytes()).collect()
     }
@@ -280,26 +271,27 @@ mod tests {
         let mut m = Memtable::default();
         m.insert_le(7, &le(&[1, 2]), &le(&[10, 20]), None, 1);
         m.insert_le(7, &le(&[5]), &le(&[50]), Some((&[1], &[192])), 2);
-        let r = m.read_range(7, i64::MIN, i64::MAX).unwrap();
+        let r = read(&m, 7, i64::MIN, i64::MAX);
         assert_eq!(r.ts, vec![1, 2, 5]);
         assert_eq!(r.values, vec![10, 20, 50]);
         assert_eq!(r.quality, Some(vec![None, None, Some(192)]));
         m.insert_le(7, &le(&[3]), &le(&[30]), None, 3);
-        let r = m.read_range(7, i64::MIN, i64::MAX).unwrap();
+        let r = read(&m, 7, i64::MIN, i64::MAX);
         assert_eq!(r.ts, vec![1, 2, 3, 5]);
         assert_eq!(r.quality, Some(vec![None, None, None, Some(192)]));
         assert_eq!((m.points(), m.min_seq()), (4, Some(1)));
     }
 
     #[test]
-    fn latest_is_the_last_write_of_the_greatest_timestamp() {
+    fn copies_in_range_report_whether_they_are_sorted() {
         let mut m = Memtable::default();
         m.insert(0, &cols(&[5, i64::MAX, 1], 1), 1);
-        m.insert(0, &cols(&[i64::MAX, 3], 2), 2);
-        assert_eq!(m.latest(0), Some((i64::MAX, 2, None)));
-        m.insert(1, &cols(&[1, 2], 7), 3);
-        assert_eq!(m.latest(1), Some((2, 7, None)));
-        assert_eq!(m.latest(9), None);
+        let (c, sorted) = m.copy_in_range(0, 1, i64::MAX).unwrap();
+        assert_eq!((c.ts, sorted), (vec![5, i64::MAX, 1], false));
+        m.insert(1, &cols(&[1, 2], 7), 2);
+        assert_eq!(m.copy_in_range(1, 2, 9), Some((cols(&[2], 7), true)));
+        assert_eq!(m.copy_in_range(1, 3, 9), None);
+        assert_eq!(m.copy_in_range(9, 0, 9), None);
     }
 
     #[test]
@@ -307,13 +299,13 @@ mod tests {
         let mut m = Memtable::default();
         m.insert(0, &cols(&[1, 2, 3], 1), 1);
         m.insert(0, &cols(&[2, 0], 2), 2);
-        let r = m.read_range(0, i64::MIN, i64::MAX).unwrap();
+        let r = read(&m, 0, i64::MIN, i64::MAX);
         assert_eq!(r.ts, vec![0, 1, 2, 3]);
         assert_eq!(r.values, vec![2, 1, 2, 1]);
-        assert_eq!(m.read_range(0, 1, 3).unwrap().ts, vec![1, 2]);
+        assert_eq!(read(&m, 0, 1, 2).ts, vec![1, 2]);
         let key = SeriesKey::new("m", Vec::<(String, String)>::new()).unwrap();
         let f = m.freeze(|_| Some((key.clone(), ValueType::I64)));
-        assert_eq!(f.read_range(0, 0, 10).unwrap().values, vec![2, 1, 2, 1]);
+        assert_eq!(f.series_cols(0).unwrap().values, vec![2, 1, 2, 1]);
         assert_eq!((f.min_seq, f.max_seq), (1, 2));
     }
 }

@@ -9,7 +9,9 @@
 //!           flags u16 | magic "HSEG" | footer_crc u32
 //! ```
 //! This build writes [`SEGMENT_VERSION`] and reads every version from
-//! [`OLDEST_READABLE_VERSION`] on; header and footer must agree.
+//! [`OLDEST_READABLE_VERSION`] on; header and footer must agree. Versions 2
+//! and 3 share one layout and differ only in how block statistics were
+//! computed ([`LANE_STATS_VERSION`]).
 //! All integers little-endian.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
@@ -18,7 +20,12 @@ use crate::error::CorruptionKind;
 
 pub const SEGMENT_MAGIC: [u8; 4] = *b"HSEG";
 /// The version this build writes.
-pub const SEGMENT_VERSION: u16 = 2;
+pub const SEGMENT_VERSION: u16 = 3;
+/// The first version whose block statistics are computed by the query
+/// kernels (8-lane sums; -0.0/+0.0 ordered in min/max), so a block's `sum`
+/// equals the sum a query computes on its decoded values bit for bit. v3
+/// has v2's layout; v1 and v2 summed in order.
+pub const LANE_STATS_VERSION: u16 = 3;
 /// The oldest version this build reads.
 pub const OLDEST_READABLE_VERSION: u16 = 1;
 pub const HEADER_LEN: usize = 4 + 2 + 2;

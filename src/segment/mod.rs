@@ -21,8 +21,8 @@ mod tests;
 pub use block::BlockBreakdown;
 pub use block_buf::BlockBuf;
 pub use format::{
-    parse_segment_file_name, segment_file_name, BlockMeta, BlockStats, MAX_BLOCK_POINTS,
-    SEGMENT_VERSION,
+    parse_segment_file_name, segment_file_name, BlockMeta, BlockStats, LANE_STATS_VERSION,
+    MAX_BLOCK_POINTS, SEGMENT_VERSION,
 };
 pub use reader::{Segment, SegmentSeries};
 pub use writer::{encode_segment, write_segment, SeriesToWrite, WrittenSegment};

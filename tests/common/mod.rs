@@ -15,6 +15,7 @@ macro_rules! report {
 }
 
 pub mod gen;
+pub mod naive;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -49,6 +50,23 @@ pub fn seed() -> u64 {
     };
     report!("HISTORIAN_SEED={seed} (set it to reproduce this run)");
     seed
+}
+
+/// Proptest settings of the model tests: `PROPTEST_CASES` cases (else
+/// `default_cases`), the run's seed, failures persisted to `file` (relative
+/// to the package root, where `cargo test` runs tests).
+pub fn proptest_config(file: &'static str, default_cases: u32) -> proptest::test_runner::Config {
+    use proptest::test_runner::{FileFailurePersistence, RngSeed};
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(default_cases);
+    proptest::test_runner::Config {
+        cases,
+        rng_seed: RngSeed::Fixed(seed()),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(file))),
+        ..proptest::test_runner::Config::default()
+    }
 }
 
 /// One step of a workload.
