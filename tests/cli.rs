@@ -3,80 +3,17 @@
 //! against the CLI contract (CLI.md). Nothing here depends on timing.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
 use arrow_array::{Array, BooleanArray, Float64Array, StringArray, TimestampNanosecondArray};
 use arrow_array::{RecordBatch, UInt8Array};
 use historian::{Engine, Options, Point, SeriesKey, Value, WriteBatch};
 
-/// A temporary data directory and the files a test writes next to it.
-struct Env {
-    dir: tempfile::TempDir,
-}
+#[path = "common/cli_env.rs"]
+mod cli_env;
 
-impl Env {
-    fn new() -> Self {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// Writes an input file and returns its path as a string.
-    fn file(&self, name: &str, content: &str) -> String {
-        let p = self.path(name);
-        fs::write(&p, content).unwrap();
-        p.to_str().unwrap().to_string()
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_historian"))
-            .env_remove("HISTORIAN_DATA_DIR")
-            .arg("--data-dir")
-            .arg(self.data())
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    /// Runs and expects success; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed ({:?}): {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    /// Runs and expects exit status `code`; returns stderr.
-    fn fails(&self, code: i32, args: &[&str]) -> String {
-        let out = self.run(args);
-        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
-        stderr
-    }
-
-    fn query(&self, tenant: &str, select: &str, extra: &[&str]) -> String {
-        let mut args = vec!["query", "--tenant", tenant, "--select", select];
-        args.extend_from_slice(extra);
-        self.ok(&args)
-    }
-}
-
-fn lines(s: &str) -> Vec<&str> {
-    s.lines().collect()
-}
+use cli_env::{lines, Env};
 
 #[test]
 fn imports_comma_csv_with_tags_empty_cells_and_bools() {

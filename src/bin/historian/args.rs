@@ -37,6 +37,9 @@ pub enum Command {
     Import(ImportArgs),
     /// Print raw points of the selected series, sorted by series then time
     Query(QueryArgs),
+    /// Aggregate the selected series into fixed time windows
+    #[command(long_about = DOWNSAMPLE_ABOUT)]
+    Downsample(DownsampleArgs),
     /// Print the latest point of each selected series
     Last(LastArgs),
     /// Persist memtables to segments and trim the write-ahead log
@@ -150,6 +153,62 @@ pub struct QueryArgs {
     pub output: OutputArgs,
 }
 
+const DOWNSAMPLE_ABOUT: &str = "\
+Aggregate the selected series into windows [origin + k*every, origin + (k+1)*every) \
+over [--from, --to). One row per series (or per --by group) and non-empty window, \
+sorted by series key (or group) then window start; columns `series,window_start,` then \
+the aggregates in the order given. Aggregates: count, sum, mean, min, max, first, last, \
+stddev (sample, n-1; empty below two points) and twa (time-weighted mean, each value \
+holding until the next point). With --by TAG,... the series column is replaced by \
+`measurement` and one column per tag, and each group aggregates every point of its \
+series in the window. --fill other than none emits every window between a series' first \
+and last non-empty window, filling empty ones (count 0) unless the gap between the \
+non-empty windows around them exceeds --max-gap.";
+
+/// `downsample`.
+#[derive(Debug, Args)]
+pub struct DownsampleArgs {
+    #[arg(long)]
+    pub tenant: String,
+    /// Series selector, as for `query`
+    #[arg(long, value_name = "SEL")]
+    pub select: String,
+    /// Window length (`500ms`, `10s`, `1m`, `1h`, `1d` or integer ns)
+    #[arg(long, value_name = "DUR")]
+    pub every: String,
+    /// Aggregates, comma-separated: count,sum,mean,min,max,first,last,stddev,twa
+    #[arg(long, value_name = "LIST")]
+    pub agg: String,
+    /// Start of the range, inclusive
+    #[arg(long, value_name = "T0", allow_hyphen_values = true)]
+    pub from: Option<String>,
+    /// End of the range, exclusive
+    #[arg(long, value_name = "T1", allow_hyphen_values = true)]
+    pub to: Option<String>,
+    /// Window alignment [default: the epoch]
+    #[arg(long, value_name = "T", allow_hyphen_values = true)]
+    pub origin: Option<String>,
+    /// Group series by these tags (and their measurement), comma-separated
+    #[arg(long, value_delimiter = ',', value_name = "TAG,...")]
+    pub by: Vec<String>,
+    /// Empty windows: none (omitted), null, previous, linear or a number
+    #[arg(
+        long,
+        default_value = "none",
+        value_name = "FILL",
+        allow_hyphen_values = true
+    )]
+    pub fill: String,
+    /// Longest gap between non-empty windows that is filled [default: unlimited]
+    #[arg(long, value_name = "DUR")]
+    pub max_gap: Option<String>,
+    /// Worker threads (0 = one per core)
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1024))]
+    pub threads: u64,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
 /// `last`.
 #[derive(Debug, Args)]
 pub struct LastArgs {
@@ -229,6 +288,92 @@ pub enum BenchCommand {
     Decode(BenchDecodeArgs),
     /// Encode and decode a tenant's points with every codec: ratio and speed
     Codecs(BenchCodecsArgs),
+    /// Time a downsample of a tenant (default: 1m mean,min,max,count, 1 thread)
+    #[command(long_about = BENCH_DOWNSAMPLE_ABOUT)]
+    Downsample(BenchDownsampleArgs),
+    /// Time seeded range queries, each over a fraction of one series' span
+    #[command(long_about = BENCH_RANGE_ABOUT)]
+    Range(BenchRangeArgs),
+    /// Time `last` (the latest point of every selected series)
+    Last(BenchLastArgs),
+}
+
+const BENCH_DOWNSAMPLE_ABOUT: &str = "\
+Open the data directory and run one downsample of a tenant --repeat times after one \
+untimed warm-up, consuming every output row. Points are the source points in the \
+windows (the sum of the count aggregate, computed in the warm-up). Reports best and \
+median seconds and points/s, blocks decoded and answered from statistics, and sums \
+of the count, mean, min and max cells (for cross-checks with other engines). \
+Nothing is written.";
+
+const BENCH_RANGE_ABOUT: &str = "\
+Open the data directory and run --queries range queries, each returning every point \
+of one series (picked at random, seeded) in a range of --fraction of that series' \
+span starting at a random time; the points are read into one reused buffer. Reports \
+best, median, p99 and mean microseconds per query (selector lookup included). The \
+series' spans are found by one untimed scan first.";
+
+/// `bench downsample`.
+#[derive(Debug, Args)]
+pub struct BenchDownsampleArgs {
+    #[arg(long)]
+    pub tenant: String,
+    /// Series selector
+    #[arg(long, default_value = "*", value_name = "SEL")]
+    pub select: String,
+    /// Window length
+    #[arg(long, default_value = "1m", value_name = "DUR")]
+    pub every: String,
+    /// Aggregates, comma-separated
+    #[arg(long, default_value = "mean,min,max,count", value_name = "LIST")]
+    pub agg: String,
+    /// Worker threads (0 = one per core)
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=1024))]
+    pub threads: u64,
+    /// Timed runs (after one untimed warm-up)
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub repeat: u64,
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `bench range`.
+#[derive(Debug, Args)]
+pub struct BenchRangeArgs {
+    #[arg(long)]
+    pub tenant: String,
+    /// Series selector (queries pick among these series)
+    #[arg(long, default_value = "*", value_name = "SEL")]
+    pub select: String,
+    /// Share of a series' span each query covers
+    #[arg(long, default_value_t = 0.01)]
+    pub fraction: f64,
+    /// Number of timed queries
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub queries: u64,
+    /// Seed of the series and start choices
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `bench last`.
+#[derive(Debug, Args)]
+pub struct BenchLastArgs {
+    #[arg(long)]
+    pub tenant: String,
+    /// Series selector
+    #[arg(long, default_value = "*", value_name = "SEL")]
+    pub select: String,
+    /// Timed runs
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub repeat: u64,
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
 }
 
 const BENCH_DECODE_ABOUT: &str = "\

@@ -227,7 +227,7 @@ fn same_totals(a: &DecodeTotals, b: &DecodeTotals) -> bool {
 }
 
 /// The median of sorted, non-empty `xs` (mean of the middle two when even).
-fn median(xs: &[f64]) -> f64 {
+pub fn median(xs: &[f64]) -> f64 {
     let n = xs.len();
     match (xs.get((n.max(1) - 1) / 2), xs.get(n / 2)) {
         (Some(a), Some(b)) => (a + b) / 2.0,

@@ -3,7 +3,7 @@
 //! Exit statuses (CLI.md): 2 bad usage or bad argument, 3 corruption, 1 anything else.
 //! Library errors convert with [`From`] (corruption → 3, everything else → 1); errors
 //! caused by a flag the user gave go through [`CliError::flag`], which maps
-//! `InvalidArgument` and `Parse` to 2.
+//! `InvalidArgument`, `Parse` and `BadQuery` to 2.
 
 use std::fmt;
 use std::io;
@@ -42,13 +42,10 @@ impl CliError {
         }
     }
 
-    /// A library error caused by the value of flag `flag`: argument and parse
-    /// errors exit 2, others keep their usual status.
+    /// A library error caused by the value of flag `flag`: argument, parse and
+    /// query-request errors exit 2, others keep their usual status.
     pub fn flag(flag: &str, err: historian::Error) -> Self {
-        let bad_arg = matches!(
-            err,
-            historian::Error::InvalidArgument { .. } | historian::Error::Parse { .. }
-        );
+        let bad_arg = err.is_bad_argument();
         let mut e = CliError::from(err);
         if bad_arg {
             e.code = EXIT_USAGE;

@@ -2,7 +2,7 @@
 //!
 //! One module per command or concern: [`args`] (clap definitions), [`context`] (data
 //! directory, engine, shared flag parsing), [`error`] (exit statuses), and the
-//! commands: [`import`], [`query`] (`query`, `last`), [`admin`] (`flush`, `stats`,
+//! commands: [`import`], [`query`] (`query`, `last`), [`downsample`], [`admin`] (`flush`, `stats`,
 //! `tenants`, `drop-tenant`), [`verify`], [`bench`] and [`demo`].
 //!
 //! Exit statuses: 0 success, 2 bad usage or argument, 3 corruption, 1 anything else;
@@ -13,8 +13,10 @@ mod admin;
 mod args;
 mod bench;
 mod bench_codecs;
+mod bench_query;
 mod context;
 mod demo;
+mod downsample;
 mod error;
 mod import;
 mod output;
@@ -67,6 +69,7 @@ fn run(cli: &Cli) -> CliResult {
     match &cli.command {
         Command::Import(a) => import::run(&ctx, a),
         Command::Query(a) => query::run_query(&ctx, a),
+        Command::Downsample(a) => downsample::run_downsample(&ctx, a),
         Command::Last(a) => query::run_last(&ctx, a),
         Command::Flush(a) => admin::run_flush(&ctx, a),
         Command::Stats(a) => admin::run_stats(&ctx, a),
@@ -77,6 +80,9 @@ fn run(cli: &Cli) -> CliResult {
         Command::Bench(BenchCommand::Ingest(a)) => bench::run_ingest(&ctx, a),
         Command::Bench(BenchCommand::Decode(a)) => bench::run_decode(&ctx, a),
         Command::Bench(BenchCommand::Codecs(a)) => bench_codecs::run(&ctx, a),
+        Command::Bench(BenchCommand::Downsample(a)) => bench_query::run_downsample(&ctx, a),
+        Command::Bench(BenchCommand::Range(a)) => bench_query::run_range(&ctx, a),
+        Command::Bench(BenchCommand::Last(a)) => bench_query::run_last(&ctx, a),
         Command::Demo(a) => demo::run(&ctx, a),
     }
 }

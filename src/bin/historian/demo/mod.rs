@@ -1,5 +1,5 @@
 //! `historian demo`: a self-contained tour on synthetic factory data ([`factory`]):
-//! ingest, flush, range queries, last values, stats and verify, each step saying what
+//! ingest, flush, range queries, downsampling, last values, stats and verify, each step saying what
 //! it does and how long it took. Runs in a temporary directory unless `--data-dir` is
 //! given on the command line.
 
@@ -9,6 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use historian::query::{Agg, DownsampleRequest};
 use historian::verify::verify_dir;
 use historian::vfs::{StdFs, Vfs};
 use historian::{Engine, SeriesData, Tenant, WriteBatch};
@@ -137,12 +138,20 @@ fn query_steps(tenant: &Tenant, seconds: i64) -> CliResult {
         let data = tenant.scan_all(&sel, mid, mid + 10 * NS_PER_S)?;
         csv_text(&data, 6)
     })?;
-    let title = "[4/7] query temperature{line=\"L1\"} over the last 30 minutes, summarised";
+    let title = "[4/7] downsample temperature{line=\"L1\"}: 10-minute mean,min,max by machine, last 30 minutes";
     step(title, || {
-        let sel = selector("temperature{line=\"L1\"}")?;
         let end = T0 + seconds * NS_PER_S;
-        let data = tenant.scan_all(&sel, end - 1800 * NS_PER_S, end)?;
-        Ok(summary(&data))
+        let req = DownsampleRequest::new(
+            selector("temperature{line=\"L1\"}")?,
+            600 * NS_PER_S,
+            &[Agg::Mean, Agg::Min, Agg::Max],
+        )
+        .with_range(Some(end - 1800 * NS_PER_S), Some(end))
+        .with_origin(end)
+        .with_by(["machine"]);
+        let mut buf = Vec::new();
+        output::write_windows_csv(tenant.downsample(&req)?, &mut buf)?;
+        Ok(indent_rows(&String::from_utf8_lossy(&buf), 7))
     })?;
     step(
         "[5/7] last values of vibration{machine=~\"pump-.*\"}",
@@ -158,7 +167,11 @@ fn query_steps(tenant: &Tenant, seconds: i64) -> CliResult {
 fn csv_text(data: &[SeriesData], rows: usize) -> CliResult<String> {
     let mut buf = Vec::new();
     output::write_csv(data, &mut buf).map_err(|e| CliError::failure(e.to_string()))?;
-    let text = String::from_utf8_lossy(&buf);
+    Ok(indent_rows(&String::from_utf8_lossy(&buf), rows))
+}
+
+/// The header and the first `rows` rows of CSV `text`, indented (and a count of the rest).
+fn indent_rows(text: &str, rows: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     let mut out = String::new();
     for l in lines.iter().take(rows + 1) {
@@ -168,23 +181,6 @@ fn csv_text(data: &[SeriesData], rows: usize) -> CliResult<String> {
     }
     if lines.len() > rows + 1 {
         out.push_str(&format!("  … {} more rows\n", lines.len() - rows - 1));
-    }
-    Ok(out)
-}
-
-/// Count, min, mean and max per series.
-fn summary(data: &[SeriesData]) -> String {
-    let mut out = String::new();
-    for s in data {
-        let v: Vec<f64> = s.cols.values.iter().map(|&b| f64::from_bits(b)).collect();
-        let min = v.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
-        out.push_str(&format!(
-            "  {}: {} points, min {min:.2}, mean {mean:.2}, max {max:.2}\n",
-            s.key,
-            v.len()
-        ));
     }
     out
 }

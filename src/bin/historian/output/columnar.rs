@@ -8,7 +8,9 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
 
+use arrow_array::RecordBatch;
 use arrow_ipc::writer::FileWriter;
+use arrow_schema::SchemaRef;
 use historian::query::{series_to_record_batch, value_schema};
 use historian::{SeriesData, ValueType};
 use parquet::arrow::ArrowWriter;
@@ -24,6 +26,19 @@ pub fn write_file(data: &[SeriesData], path: &Path, format: OutputFormat) -> Cli
     let vt = common_type(data)?;
     let base = value_schema(vt, has_quality(data));
     let schema = std::sync::Arc::new(base.as_ref().clone().with_metadata(lossy_metadata(data)));
+    let batches = data
+        .iter()
+        .map(|s| series_to_record_batch(s, &schema).map_err(CliError::from));
+    write_batches(path, format, schema.clone(), batches)
+}
+
+/// Writes record batches of `schema` to `path`: Parquet (zstd) or Arrow IPC file.
+pub fn write_batches(
+    path: &Path,
+    format: OutputFormat,
+    schema: SchemaRef,
+    batches: impl Iterator<Item = CliResult<RecordBatch>>,
+) -> CliResult {
     let file = File::create(path).map_err(|e| CliError::io(path.display(), e))?;
     let fail = |e: &dyn std::fmt::Display| CliError::failure(format!("{}: {e}", path.display()));
     let out = BufWriter::with_capacity(1 << 20, file);
@@ -31,17 +46,15 @@ pub fn write_file(data: &[SeriesData], path: &Path, format: OutputFormat) -> Cli
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .build();
-        let mut w = ArrowWriter::try_new(out, schema.clone(), Some(props)).map_err(|e| fail(&e))?;
-        for s in data {
-            w.write(&series_to_record_batch(s, &schema)?)
-                .map_err(|e| fail(&e))?;
+        let mut w = ArrowWriter::try_new(out, schema, Some(props)).map_err(|e| fail(&e))?;
+        for b in batches {
+            w.write(&b?).map_err(|e| fail(&e))?;
         }
         w.close().map_err(|e| fail(&e))?;
     } else {
         let mut w = FileWriter::try_new(out, &schema).map_err(|e| fail(&e))?;
-        for s in data {
-            w.write(&series_to_record_batch(s, &schema)?)
-                .map_err(|e| fail(&e))?;
+        for b in batches {
+            w.write(&b?).map_err(|e| fail(&e))?;
         }
         w.finish().map_err(|e| fail(&e))?;
     }

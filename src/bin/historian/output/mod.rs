@@ -1,11 +1,16 @@
-//! Result output of `query` and `last`: CSV and JSON lines streamed through a
-//! `BufWriter` (to stdout or `--out`), Parquet and Arrow IPC files (need `--out`).
+//! Result output of `query`, `last` and `downsample`: CSV and JSON lines streamed
+//! through a `BufWriter` (to stdout or `--out`), Parquet and Arrow IPC files (need
+//! `--out`).
 //!
-//! Every format has the same columns: `series`, `ts`, `value` and, when any point of
-//! the result carries one, `quality`.
+//! Points (`query`, `last`) have the columns `series`, `ts`, `value` and, when any
+//! point of the result carries one, `quality`; windows (`downsample`) are in
+//! `windows.rs`.
 
 mod columnar;
 mod text;
+mod windows;
+
+pub use windows::{write as write_windows, write_csv as write_windows_csv};
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

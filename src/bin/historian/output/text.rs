@@ -109,7 +109,8 @@ fn json_line(
     line.push_str("}\n");
 }
 
-fn push_ts(line: &mut String, ts: i64, epoch: bool, json: bool) {
+/// Appends a timestamp: RFC 3339 (quoted in JSON) or integer ns with `epoch`.
+pub fn push_ts(line: &mut String, ts: i64, epoch: bool, json: bool) {
     if epoch {
         let _ = write!(line, "{ts}");
     } else if json {
