@@ -7,10 +7,15 @@ Measures, for every system, on the SKAB recordings (../shared/data/skab):
 * full-decode speed: every timestamp and every value read back and summed (so nothing
   can be skipped), best of --repeat runs after one untimed warm-up, on one thread
   wherever the system lets us say so,
-* ingest (or encode) points/s, where that means something.
+* ingest (or encode) points/s, where that means something,
+* then (--queries) three queries on the stores just built, for historian, DuckDB,
+  chDB and TsFile: downsample (1-minute mean/min/max/count of every series), range
+  (seeded 1%-of-span reads of one series) and last (latest point of every series);
+  see the "Queries" section below.
 
 Every decode's totals (points, sum of timestamps, sum of values) are checked against
-the totals of the source data, so a system that skipped or lost points fails the run.
+the totals of the source data, so a system that skipped or lost points fails the run;
+every query result likewise against a reference computed from the source arrays.
 
 Datasets (both are defined here once and handed identically to every system):
 
@@ -781,6 +786,641 @@ def run_chdb(ds, ref, work, repeat, long_tbl):
 
 
 # ---------------------------------------------------------------------------------
+# Queries (issue 4): downsample, range 1%, last -- on the stores built above
+# ---------------------------------------------------------------------------------
+#
+# After the decode phase of a dataset, the same three queries run against historian's
+# data dir, the DuckDB database, the chDB MergeTree table and the TsFile file built
+# for it, one thread everywhere a setting exists:
+#
+# * downsample: every series over all time in one-minute windows aligned to the
+#   epoch, aggregates mean, min, max, count; one row per series and non-empty window,
+#   ordered by (series, window), handed to the caller as an in-memory columnar result
+#   (Arrow table / numpy arrays). One untimed warm-up, --repeat timed runs, the best
+#   reported; points/s = the dataset's points / best seconds.
+# * range: --range-queries seeded random queries, each all points (ts, value) of one
+#   series in [lo, lo + fraction * span(series)), fetched into numpy/Arrow; median
+#   microseconds per query. The peers run the very same query list as `historian
+#   bench range` (SplitMix64 of src/bin/historian/rng.rs, its arithmetic), after 10
+#   untimed warm-up queries (historian times all of its queries, no warm-up).
+# * last: the latest point (ts, value) of every series; best of --last-repeat.
+#
+# Every result is checked against a reference computed here from the source arrays:
+# downsample rows and Σ count exactly, Σ mean to 1e-9 and Σ min / Σ max to 1e-12 of
+# their magnitudes; range: the points returned by each query (exactly); last: the
+# number of series, Σ ts exactly and Σ value to 1e-12. A mismatch fails the run.
+
+QUERY_WORKLOADS = ("downsample", "range", "last")
+MINUTE_NS = 60_000_000_000
+
+
+class SplitMix64:
+    """The generator of historian's `bench` (src/bin/historian/rng.rs)."""
+
+    def __init__(self, seed):
+        self.state = seed & MASK64
+
+    def next_u64(self):
+        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK64
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+        return z ^ (z >> 31)
+
+    def uniform(self):
+        return (self.next_u64() >> 11) / float(1 << 53)
+
+
+def query_series(ds):
+    """(device, column) of every series, in historian's series-key order: by
+    measurement (the column), then by the `run` tag (the file) on skab."""
+    return sorted(((d, c) for d in ds.devices for c in d.cols), key=lambda dc: (dc[1], dc[0].name))
+
+
+def window_aggregates(ts, v, every):
+    """mean, min, max, count of one series (ts sorted) in the windows
+    [k * every, (k + 1) * every), non-empty windows only: (starts, mean, min, max, count)."""
+    if len(ts) == 0:
+        e = np.empty(0)
+        return np.empty(0, np.int64), e, e, e, np.empty(0, np.int64)
+    w = ts // every  # floor division: windows aligned to the epoch
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(w)) + 1))
+    count = np.diff(np.append(starts, len(ts)))
+    mean = np.add.reduceat(v, starts) / count
+    return w[starts] * every, mean, np.minimum.reduceat(v, starts), np.maximum.reduceat(v, starts), count
+
+
+def downsample_totals(rows, count, mean, mn, mx):
+    """The cross-check totals of a downsample result given as column arrays (or lists of them)."""
+    cat = lambda a: np.concatenate(a) if isinstance(a, list) else np.asarray(a)  # noqa: E731
+    count, mean, mn, mx = cat(count), cat(mean).astype(np.float64), cat(mn), cat(mx)
+    return {
+        "rows": int(rows),
+        "count_sum": int(count.sum()),
+        "mean_sum": exact_fsum(mean),
+        "min_sum": exact_fsum(mn),
+        "max_sum": exact_fsum(mx),
+        "mean_abs_sum": float(np.abs(mean).sum()),
+        "min_abs_sum": float(np.abs(mn).sum()),
+        "max_abs_sum": float(np.abs(mx).sum()),
+    }
+
+
+def query_reference(ds, fraction, n_queries, seed):
+    """What every system must answer, from the source arrays."""
+    series = query_series(ds)
+    parts = [window_aggregates(d.ts, d.cols[c], MINUTE_NS) for d, c in series]
+    down = downsample_totals(
+        sum(len(p[0]) for p in parts), [p[4] for p in parts], [p[1] for p in parts],
+        [p[2] for p in parts], [p[3] for p in parts],
+    )
+    last_ts = [int(d.ts[-1]) for d, _ in series]
+    last_v = [float(d.cols[c][-1]) for d, c in series]
+    last = {"series": len(series), "ts_sum": sum(last_ts) & MASK64, "value_sum": math.fsum(last_v),
+            "value_abs_sum": math.fsum(abs(v) for v in last_v)}
+    queries = range_queries(series, fraction, n_queries, seed)
+    return {
+        "downsample": down,
+        "last": last,
+        "range": {"queries": len(queries), "fraction": fraction, "seed": seed,
+                  "points": sum(q["points"] for q in queries),
+                  "empty_queries": sum(1 for q in queries if q["points"] == 0),
+                  "median_points": statistics.median(q["points"] for q in queries)},
+        "range_queries": queries,  # not in the JSON report (see run_queries)
+    }
+
+
+def range_queries(series, fraction, n, seed):
+    """The n queries of `historian bench range --seed`, step for step (bench_query.rs,
+    f64 arithmetic included): series = next_u64 % number of series, length = fraction
+    x span (last - first timestamp of the series, as f64, truncated, at least 1 ns),
+    start = first + uniform() x (span - length); the range is [start, start + length).
+    Each with the number of points it must return."""
+    rng = SplitMix64(seed)
+    out = []
+    for _ in range(n):
+        d, c = series[rng.next_u64() % len(series)]
+        first, last = int(d.ts[0]), int(d.ts[-1])
+        span = float(last - first)
+        length = max(1, int(span * fraction))
+        lo = first + int(rng.uniform() * max(span - float(length), 0.0))
+        hi = lo + length
+        pts = int(np.searchsorted(d.ts, hi, "left") - np.searchsorted(d.ts, lo, "left"))
+        out.append({"device": d, "column": c, "lo": lo, "hi": hi, "points": pts})
+    return out
+
+
+def close_to(got, want, tol, scale):
+    return got == want or abs(got - want) <= tol * max(1.0, scale)
+
+
+def check_downsample(ref, got):
+    """Raises unless a downsample produced the reference rows and aggregates."""
+    errors = []
+    for k in ("rows", "count_sum"):
+        if int(got[k]) != ref[k]:
+            errors.append(f"{k} {got[k]} != {ref[k]}")
+    for k, tol in (("mean_sum", 1e-9), ("min_sum", 1e-12), ("max_sum", 1e-12)):
+        if not close_to(float(got[k]), ref[k], tol, ref[k.replace("_sum", "_abs_sum")]):
+            errors.append(f"{k} {got[k]!r} != {ref[k]!r} (tolerance {tol:g} relative)")
+    if errors:
+        raise RuntimeError("downsample: " + "; ".join(errors))
+
+
+def check_last(ref, got):
+    errors = []
+    if int(got["series"]) != ref["series"]:
+        errors.append(f"series {got['series']} != {ref['series']}")
+    if int(got["ts_sum"]) & MASK64 != ref["ts_sum"]:
+        errors.append(f"ts sum {int(got['ts_sum']) & MASK64} != {ref['ts_sum']}")
+    if not close_to(float(got["value_sum"]), ref["value_sum"], 1e-12, ref["value_abs_sum"]):
+        errors.append(f"value sum {got['value_sum']!r} != {ref['value_sum']!r}")
+    if errors:
+        raise RuntimeError("last: " + "; ".join(errors))
+
+
+def timed_runs(fn, repeat):
+    """One untimed warm-up, then `repeat` timed runs: (best s, median s, last result)."""
+    fn()
+    secs, out = [], None
+    for _ in range(repeat):
+        s, out = timed(fn)
+        secs.append(s)
+    return min(secs), statistics.median(secs), out
+
+
+def downsample_figures(points, best, median, tot, **extra):
+    return dict(best_seconds=best, median_seconds=median, points=points,
+                points_per_second=points / best, median_points_per_second=points / median, totals=tot, **extra)
+
+
+def last_figures(best, median, tot, **extra):
+    return dict(best_ms=best * 1e3, median_ms=median * 1e3, totals=tot, **extra)
+
+
+def run_range(fetch, queries, warmup=10):
+    """Times fetch(query) -> number of points, per query (the first `warmup` queries
+    once more before, untimed). Checks every query returned exactly its reference points."""
+    for q in queries[:warmup]:
+        fetch(q)
+    us, total = [], 0
+    for i, q in enumerate(queries):
+        t = time.perf_counter()
+        n = fetch(q)
+        us.append((time.perf_counter() - t) * 1e6)
+        if n != q["points"]:
+            raise RuntimeError(
+                f"range: query {i} ({q['device'].name}/{q['column']} [{q['lo']}, {q['hi']})) returned "
+                f"{n} points, expected {q['points']}"
+            )
+        total += n
+    return range_stats(us, total)
+
+
+def range_stats(us, total):
+    """best, median, p99 (nearest rank, as historian's) and mean µs."""
+    s = sorted(us)
+    p99 = s[min(max(math.ceil(len(s) * 0.99), 1), len(s)) - 1]
+    return {"queries": len(us), "points": total, "best_us": s[0], "median_us": statistics.median(s),
+            "p99_us": p99, "mean_us": statistics.fmean(s)}
+
+
+def median_us(fn, n=200):
+    """Median µs of fn() over n calls, after 10 untimed ones."""
+    for _ in range(10):
+        fn()
+    us = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        us.append((time.perf_counter() - t) * 1e6)
+    return statistics.median(us)
+
+
+def fixed_costs(fetch, queries, round_trip=None):
+    """What a range query costs before it returns any point: `empty_us`, the same
+    query on a range just before the series' first point (API, parsing, planning,
+    index lookup, result conversion), and `round_trip_us`, a `SELECT 1` through the
+    same Python API (the driver alone), for the SQL peers."""
+    q = dict(queries[0])
+    q["hi"] = int(q["device"].ts[0]) - 1_000_000_000
+    q["lo"] = q["hi"] - 1_000_000_000
+    out = {"empty_us": median_us(lambda: fetch(q))}
+    if round_trip:
+        out["round_trip_us"] = median_us(round_trip)
+    return out
+
+
+def attempt(out, workload, fn):
+    """Runs one workload of one system; an exception is recorded, not raised."""
+    try:
+        out[workload] = fn()
+    except Exception as e:  # noqa: BLE001 -- reported; the other workloads still run
+        out[workload] = {"error": f"{type(e).__name__}: {e}"}
+
+
+# --- historian ---------------------------------------------------------------------
+
+
+def query_historian(ds, qref, work, binary, qa):
+    """`historian bench downsample|range|last` on the data dir of run_historian (the
+    engine is opened once per command, not timed; the command runs on one thread)."""
+    data = os.path.join(work, "historian-data")
+    tenant = "skab"
+    out = {}
+
+    def downsample():
+        r = hist(binary, data, "bench", "downsample", "--tenant", tenant, "--every", "1m",
+                 "--agg", "mean,min,max,count", "--threads", "1", "--repeat", str(qa.repeat), "--json")
+        tot = {"rows": r["rows"], "count_sum": r["count_sum"], "mean_sum": r["mean_sum"],
+               "min_sum": r["min_sum"], "max_sum": r["max_sum"]}
+        check_downsample(qref["downsample"], tot)
+        return downsample_figures(r["points"], r["best_seconds"], r["median_seconds"], tot, raw=r)
+
+    def range_():
+        r = hist(binary, data, "bench", "range", "--tenant", tenant, "--fraction", repr(qa.fraction),
+                 "--queries", str(qa.range_queries), "--seed", str(qa.seed), "--json")
+        want = qref["range"]["points"]
+        if r["points"] != want:
+            raise RuntimeError(f"range: {r['points']} points returned over {r['queries']} queries, "
+                               f"expected {want} (the peers' query list)")
+        return {k: r[k] for k in ("queries", "points", "best_us", "median_us", "p99_us", "mean_us")} | {"raw": r}
+
+    def last():
+        r = hist(binary, data, "bench", "last", "--tenant", tenant, "--repeat", str(qa.last_repeat), "--json")
+        tot = {"series": r["series"], "ts_sum": r["ts_sum"], "value_sum": r["value_sum"]}
+        check_last(qref["last"], tot)
+        return last_figures(r["best_us"] / 1e6, r["median_us"] / 1e6, tot, raw=r)
+
+    for w, fn in (("downsample", downsample), ("range", range_), ("last", last)):
+        if w in qa.workloads:
+            attempt(out, w, fn)
+    return {"system": "historian", "layout": "tenant `skab`, segments as flushed",
+            "threads": "1", "workloads": out}
+
+
+# --- DuckDB ------------------------------------------------------------------------
+
+DUCKDB_DOWNSAMPLE = (
+    "SELECT series, time_bucket(INTERVAL '1 minute', ts) AS w, avg(value) AS mean, min(value) AS min, "
+    "max(value) AS max, count(value) AS count FROM t GROUP BY series, w ORDER BY series, w"
+)
+DUCKDB_RANGE = (
+    "PREPARE range_q AS SELECT ts, value FROM t WHERE series = $1 "
+    "AND ts >= make_timestamp_ns($2) AND ts < make_timestamp_ns($3)"
+)
+DUCKDB_LAST = (
+    "SELECT series, epoch_ns(max(ts)) AS last_ts, arg_max(value, ts) AS last_value FROM t GROUP BY series ORDER BY series"
+)
+
+
+def query_duckdb(ds, qref, work, qa):
+    """The long table of run_duckdb, read-only, SET threads=1. Downsample and last
+    fetch their result as an Arrow table. Range queries: one SQL `PREPARE`, then
+    `EXECUTE range_q('series', lo, hi)` per query, fetched as numpy (7% faster here
+    than the Python API's execute(sql, params), which prepares at every call; the
+    `make_timestamp_ns` bounds are pushed into the scan's zone-map filter)."""
+    import duckdb
+
+    con = duckdb.connect(os.path.join(work, f"{ds.name}.duckdb"), read_only=True)
+    con.execute("SET threads=1")
+    out = {}
+    rq = qref["range_queries"]
+
+    def downsample():
+        best, median, t = timed_runs(lambda: con.sql(DUCKDB_DOWNSAMPLE).to_arrow_table(), qa.repeat)
+        tot = downsample_totals(t.num_rows, t["count"].to_numpy(), t["mean"].to_numpy(),
+                                t["min"].to_numpy(), t["max"].to_numpy())
+        check_downsample(qref["downsample"], tot)
+        return downsample_figures(qref["downsample"]["count_sum"], best, median, tot)
+
+    con.execute(DUCKDB_RANGE)
+
+    def fetch(q):
+        name = ds.series_of(q["device"], q["column"]).replace("'", "''")
+        return len(con.execute(f"EXECUTE range_q('{name}', {q['lo']}, {q['hi']})").fetchnumpy()["value"])
+
+    def range_():
+        return run_range(fetch, rq) | fixed_costs(fetch, rq, lambda: con.execute("SELECT 1").fetchnumpy())
+
+    def last():
+        best, median, t = timed_runs(lambda: con.sql(DUCKDB_LAST).to_arrow_table(), qa.last_repeat)
+        tot = {"series": t.num_rows, "ts_sum": sum(t["last_ts"].to_pylist()),
+               "value_sum": exact_fsum(t["last_value"].to_numpy())}
+        check_last(qref["last"], tot)
+        return last_figures(best, median, tot)
+
+    for w, fn in (("downsample", downsample), ("range", range_), ("last", last)):
+        if w in qa.workloads:
+            attempt(out, w, fn)
+    con.close()
+    return {"system": "DuckDB", "layout": "native table, long (series, ts, value)", "threads": "1 (SET threads=1)",
+            "workloads": out, "sql": {"downsample": DUCKDB_DOWNSAMPLE, "range": DUCKDB_RANGE, "last": DUCKDB_LAST}}
+
+
+# --- ClickHouse (chDB) -------------------------------------------------------------
+
+CHDB_DOWNSAMPLE = (
+    "SELECT series, toStartOfMinute(ts) AS w, avg(value) AS mean, min(value) AS min, max(value) AS max, "
+    "count(value) AS count FROM b.t GROUP BY series, w ORDER BY series, w SETTINGS max_threads = 1"
+)
+CHDB_RANGE = (
+    "SELECT ts, value FROM b.t WHERE series = {s:String} AND ts >= fromUnixTimestamp64Nano({lo:Int64}) "
+    "AND ts < fromUnixTimestamp64Nano({hi:Int64}) SETTINGS max_threads = 1"
+)
+CHDB_LAST = (
+    "SELECT series, toUnixTimestamp64Nano(max(ts)) AS last_ts, argMax(value, ts) AS last_value FROM b.t "
+    "GROUP BY series ORDER BY series SETTINGS max_threads = 1"
+)
+
+
+def query_chdb(ds, qref, work, qa):
+    """The MergeTree table of run_chdb (ORDER BY (series, ts), one part), every query
+    with max_threads = 1 and its result as an Arrow table (chDB's "ArrowTable"
+    format); range queries use query parameters ({s:String} ...)."""
+    from chdb import session
+
+    s = session.Session(os.path.join(work, f"{ds.name}-chdb"))
+    out = {}
+    rq = qref["range_queries"]
+
+    def downsample():
+        best, median, t = timed_runs(lambda: s.query(CHDB_DOWNSAMPLE, "ArrowTable"), qa.repeat)
+        tot = downsample_totals(t.num_rows, t["count"].to_numpy(), t["mean"].to_numpy(),
+                                t["min"].to_numpy(), t["max"].to_numpy())
+        check_downsample(qref["downsample"], tot)
+        return downsample_figures(qref["downsample"]["count_sum"], best, median, tot)
+
+    def fetch(q):
+        p = {"s": ds.series_of(q["device"], q["column"]), "lo": q["lo"], "hi": q["hi"]}
+        return s.query(CHDB_RANGE, "ArrowTable", params=p).num_rows
+
+    def range_():
+        return run_range(fetch, rq) | fixed_costs(fetch, rq, lambda: s.query("SELECT 1", "ArrowTable"))
+
+    def last():
+        best, median, t = timed_runs(lambda: s.query(CHDB_LAST, "ArrowTable"), qa.last_repeat)
+        tot = {"series": t.num_rows, "ts_sum": sum(t["last_ts"].to_pylist()),
+               "value_sum": exact_fsum(t["last_value"].to_numpy())}
+        check_last(qref["last"], tot)
+        return last_figures(best, median, tot)
+
+    for w, fn in (("downsample", downsample), ("range", range_), ("last", last)):
+        if w in qa.workloads:
+            attempt(out, w, fn)
+    s.close()
+    return {"system": "ClickHouse (chDB)", "layout": "MergeTree long, ORDER BY (series, ts)",
+            "threads": "1 (max_threads = 1)", "workloads": out,
+            "sql": {"downsample": CHDB_DOWNSAMPLE, "range": CHDB_RANGE, "last": CHDB_LAST}}
+
+
+# --- TsFile ------------------------------------------------------------------------
+
+
+def query_tsfile(ds, qref, work, qa):
+    """The file of run_tsfile, one TsFileReader opened once (not timed). TsFile's
+    Python API (2.5: TsFileReader.query_table / query_timeseries / ..., Interface
+    Definitions - Python) reads time ranges but has no aggregation or downsampling:
+    downsample = query_table of each device's fields (TAG filter run = device) as
+    Arrow batches, then the windows in numpy (window_aggregates); range =
+    query_table of one field of one device over [lo, hi - 1] (its time bounds are
+    inclusive); last = the per-series statistics of get_timeseries_metadata()
+    (end_time, last_float64), which the writer keeps in the file's metadata."""
+    from tsfile import TsFileReader, tag_eq
+
+    r = TsFileReader(os.path.join(work, f"{ds.name}.tsfile"))
+    out = {}
+    rq = qref["range_queries"]
+
+    def read_device(d, fields):
+        rs = r.query_table("skab", fields, T_MIN, T_MAX, tag_filter=tag_eq("run", d.name), batch_size=65536)
+        ts, vals = [], [[] for _ in fields]
+        while (b := rs.read_arrow_batch()) is not None:
+            ts.append(b.column(0).to_numpy())
+            for i in range(len(fields)):
+                vals[i].append(b.column(i + 1))
+        rs.close()
+        return np.concatenate(ts), vals
+
+    def downsample():
+        series = []
+        for d in ds.devices:
+            cols = list(d.cols)
+            ts, vals = read_device(d, [tsfile_name(c) for c in cols])
+            for chunks in vals:
+                v = np.concatenate([c.to_numpy(zero_copy_only=False) for c in chunks])
+                if any(c.null_count for c in chunks):  # absent cells: dropped, as SQL aggregates do
+                    keep = np.concatenate([c.is_valid().to_numpy(zero_copy_only=False) for c in chunks])
+                    ts_, v = ts[keep], v[keep]
+                else:
+                    ts_ = ts
+                series.append(window_aggregates(ts_, v, MINUTE_NS))
+        return series
+
+    def downsample_run():
+        best, median, series = timed_runs(downsample, qa.repeat)
+        tot = downsample_totals(sum(len(p[0]) for p in series), [p[4] for p in series], [p[1] for p in series],
+                                [p[2] for p in series], [p[3] for p in series])
+        check_downsample(qref["downsample"], tot)
+        return downsample_figures(qref["downsample"]["count_sum"], best, median, tot)
+
+    def fetch(q):
+        rs = r.query_table("skab", [tsfile_name(q["column"])], q["lo"], q["hi"] - 1,
+                           tag_filter=tag_eq("run", q["device"].name), batch_size=65536)
+        n = 0
+        while (b := rs.read_arrow_batch()) is not None:
+            b.column(0).to_numpy()
+            b.column(1).to_numpy()
+            n += b.num_rows
+        rs.close()
+        return n
+
+    def range_():
+        return run_range(fetch, rq) | fixed_costs(fetch, rq)
+
+    def last_points():
+        pts = []
+        for g in r.get_timeseries_metadata().values():
+            for m in g.timeseries:
+                st = m.statistic
+                if st.has_statistic and st.row_count > 0:
+                    pts.append((st.end_time, st.last_float64))
+        return pts
+
+    def last():
+        best, median, pts = timed_runs(last_points, qa.last_repeat)
+        tot = {"series": len(pts), "ts_sum": sum(t for t, _ in pts), "value_sum": math.fsum(v for _, v in pts)}
+        check_last(qref["last"], tot)
+        return last_figures(best, median, tot)
+
+    for w, fn in (("downsample", downsample_run), ("range", range_), ("last", last)):
+        if w in qa.workloads:
+            attempt(out, w, fn)
+    r.close()
+    return {"system": "TsFile", "layout": "table model, aligned per device", "threads": "1 (no thread option)",
+            "workloads": out}
+
+
+QUERY_PEERS = ("historian", "duckdb", "chdb", "tsfile")
+
+
+def run_queries(ds, work, only, ok, binary, qa):
+    """The query phase of one dataset: reference, then every system whose store was
+    built (its decode phase succeeded)."""
+    t0 = time.perf_counter()
+    qref = query_reference(ds, qa.fraction, qa.range_queries, qa.seed)
+    log(f"  queries: reference in {time.perf_counter() - t0:.1f} s "
+        f"({qref['downsample']['rows']:,} windows, {qref['range']['points']:,} range points)")
+    results = []
+    for peer in QUERY_PEERS:
+        if peer not in only:
+            continue
+        if peer not in ok:
+            results.append({"system": PEER_NAMES[peer], "error": "no store: its decode phase failed"})
+            continue
+        log(f"  queries {peer} ...")
+        t1 = time.perf_counter()
+        try:
+            if peer == "historian":
+                r = query_historian(ds, qref, work, binary, qa)
+            elif peer == "duckdb":
+                r = query_duckdb(ds, qref, work, qa)
+            elif peer == "chdb":
+                r = query_chdb(ds, qref, work, qa)
+            else:
+                r = query_tsfile(ds, qref, work, qa)
+        except Exception as e:  # noqa: BLE001 -- reported, the other systems still run
+            r = {"system": PEER_NAMES[peer], "error": f"{type(e).__name__}: {e}"}
+        for w, f in r.get("workloads", {}).items():
+            log(f"    {r['system']:<18} {w:<10} " + (f"FAILED: {f['error']}" if "error" in f else query_brief(w, f)))
+        if "error" in r:
+            log(f"    FAILED: {r['error']}")
+        log(f"    ({time.perf_counter() - t1:.1f} s)")
+        results.append(r)
+        gc.collect()
+    public = {k: v for k, v in qref.items() if k != "range_queries"}
+    return {"workloads": list(qa.workloads), "every_ns": MINUTE_NS, "aggs": ["mean", "min", "max", "count"],
+            "repeat": qa.repeat, "last_repeat": qa.last_repeat, "reference": public, "results": results}
+
+
+def query_brief(workload, f):
+    if workload == "downsample":
+        return f"{fmt_rate(f['points_per_second'])} points/s"
+    if workload == "range":
+        return (f"median {f['median_us']:,.0f} µs, {f['points'] / f['queries']:,.0f} points/query"
+                + (f" (empty result: {f['empty_us']:,.0f} µs)" if "empty_us" in f else ""))
+
+    return f"{fmt_num(f['best_ms'])} ms"
+
+
+def query_failures(q):
+    """'system/workload' of every failed query workload."""
+    out = []
+    for r in q["results"]:
+        if "error" in r:
+            out.append(r["system"])
+        for w, f in r.get("workloads", {}).items():
+            if "error" in f:
+                out.append(f"{r['system']}/{w}")
+    return out
+
+
+def fmt_num(x):
+    """Three significant digits, at least the units: 0.00512, 3.41, 45.0, 2,414."""
+    return f"{x:,.0f}" if x >= 100 else f"{x:.3g}" if x >= 1 else f"{x:.3f}" if x >= 0.01 else f"{x:.2g}"
+
+
+def query_notes(r):
+    """The notes cell of one system's row in the Queries table."""
+    w = r["workloads"]
+    notes = []
+    if r["system"] == "historian":
+        d = w.get("downsample", {}).get("raw")
+        if d:
+            notes.append(f"`historian bench`; downsample decoded {d['blocks_decoded']:,} blocks, "
+                         f"{d['blocks_from_stats']:,} from block statistics")
+        else:
+            notes.append("`historian bench`")
+    elif r["system"] == "DuckDB":
+        notes.append("long table; `time_bucket` GROUP BY series, bucket ORDER BY; last: `arg_max`")
+    elif r["system"].startswith("ClickHouse"):
+        notes.append("long MergeTree; `toStartOfMinute` GROUP BY series, w ORDER BY; last: `argMax`")
+    elif r["system"] == "TsFile":
+        notes.append("downsample: `query_table` + windows in numpy (no aggregation in TsFile's Python API); "
+                     "range: `query_table` with TAG filter; last: per-series statistics of the file metadata")
+    rg = w.get("range", {})
+    if "empty_us" in rg:
+        fixed = f"range: {rg['empty_us']:,.0f} µs for an empty range before the first point"
+        if "round_trip_us" in rg:
+            fixed += f" ({rg['round_trip_us']:,.0f} µs for `SELECT 1`)"
+        if rg["empty_us"] >= 0.5 * rg["median_us"]:
+            fixed += ", **dominated by the per-query fixed cost**"
+        notes.append(fixed)
+    return "; ".join(notes)
+
+
+def markdown_queries(name, q):
+    """The 'Queries' table of one dataset."""
+    ref = q["reference"]
+    res = q["results"]
+    base = next((r for r in res if r["system"] == "historian" and "error" not in r), None)
+    base_pps = (base or {}).get("workloads", {}).get("downsample", {}).get("points_per_second")
+    rq = ref["range"]
+    what = []
+    if "downsample" in q["workloads"]:
+        what.append(
+            f"*downsample* = {ref['last']['series']} series over all time in 1-minute windows aligned to the epoch, "
+            f"mean/min/max/count → {ref['downsample']['rows']:,} rows; points/s = "
+            f"{ref['downsample']['count_sum']:,} source points / best of {q['repeat']} after a warm-up; "
+            f"vs historian = points/s ÷ historian's"
+        )
+    if "range" in q["workloads"]:
+        what.append(
+            f"*range {rq['fraction']:.0%}* = {rq['queries']:,} seeded queries (`historian bench range`'s list), each "
+            f"every point of one series in {rq['fraction']:.0%} of its span: mean "
+            f"{rq['points'] / max(1, rq['queries']):,.0f} points returned, median {rq['median_points']:,.0f}, "
+            f"{rq['empty_queries']:,} of them empty; median µs per query (mean in brackets)"
+        )
+    if "last" in q["workloads"]:
+        what.append(f"*last* = latest point of each series, best of {q['last_repeat']}")
+    lines = [
+        f"**{name}**, queries (one thread everywhere): " + "; ".join(what) + ".",
+        "",
+        f"| System | downsample points/s | vs historian | range {rq['fraction']:.0%} median µs (mean) | last ms | notes |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    errors = []
+    for r in res:
+        if "error" in r:
+            errors.append(f"* {r['system']} failed: {r['error']}")
+            lines.append(f"| {r['system']} | failed (below) | — | — | — | |")
+            continue
+        w = r["workloads"]
+        cells = []
+        for k in ("downsample", "range", "last"):
+            f = w.get(k)
+            if f is None:
+                cells.append("—")
+            elif "error" in f:
+                errors.append(f"* {r['system']} {k} failed: {f['error']}")
+                cells.append("failed")
+            elif k == "downsample":
+                cells.append(fmt_rate(f["points_per_second"]))
+            elif k == "range":
+                cells.append(f"{fmt_num(f['median_us'])} ({fmt_num(f['mean_us'])})")
+            else:
+                cells.append(fmt_num(f["best_ms"]))
+        pps = w.get("downsample", {}).get("points_per_second")
+        ratio = f"{pps / base_pps:.2f}×" if pps and base_pps else "—"
+        lines.append(f"| {r['system']} | {cells[0]} | {ratio} | {cells[1]} | {cells[2]} | {query_notes(r)} |")
+    lines.append("")
+    if errors:
+        lines.extend(errors)
+        lines.append("")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------------
 
@@ -850,6 +1490,8 @@ def markdown(report):
         if errors:
             lines.extend(errors)
             lines.append("")
+        if ds.get("queries"):
+            lines.append(markdown_queries(ds["dataset"], ds["queries"]))
     return "\n".join(lines)
 
 
@@ -873,6 +1515,14 @@ def main():
     ap.add_argument("--points", type=int, default=50_000_000, help="target points of skab-tiled")
     ap.add_argument("--repeat", type=int, default=3, help="timed decodes after one warm-up (best reported)")
     ap.add_argument("--only", default=",".join(PEERS), help="comma-separated subset of " + ",".join(PEERS))
+    ap.add_argument("--queries", default=",".join(QUERY_WORKLOADS),
+                    help="query workloads after the decode phase, comma-separated subset of "
+                    + ",".join(QUERY_WORKLOADS) + ", or none")
+    ap.add_argument("--no-queries", action="store_true", help="skip the query phase (= --queries none)")
+    ap.add_argument("--last-repeat", type=int, default=20, help="timed `last` queries after one warm-up (best reported)")
+    ap.add_argument("--range-queries", type=int, default=1000, help="seeded random range queries per system")
+    ap.add_argument("--range-fraction", type=float, default=0.01, help="range length as a fraction of the series' span")
+    ap.add_argument("--seed", type=int, default=1, help="seed of the range queries")
     ap.add_argument("--historian", default=os.path.join(repo, "target", "release", "historian"))
     ap.add_argument("--work", help="scratch directory (default: a new temporary one, removed at the end)")
     ap.add_argument("--json", dest="json_out", help="write the full report as JSON to this file")
@@ -886,8 +1536,16 @@ def main():
     for p in only:
         if p not in PEERS:
             ap.error(f"--only: unknown peer {p!r}")
-    if args.repeat < 1 or args.points < 1:
-        ap.error("--repeat and --points must be positive")
+    if args.repeat < 1 or args.points < 1 or args.last_repeat < 1 or args.range_queries < 1:
+        ap.error("--repeat, --last-repeat, --range-queries and --points must be positive")
+    if not 0 < args.range_fraction <= 1:
+        ap.error("--range-fraction must be in (0, 1]")
+    workloads = [] if args.no_queries else [w.strip() for w in args.queries.split(",") if w.strip() not in ("", "none")]
+    for w in workloads:
+        if w not in QUERY_WORKLOADS:
+            ap.error(f"--queries: unknown workload {w!r}")
+    qa = argparse.Namespace(workloads=workloads, repeat=args.repeat, last_repeat=args.last_repeat,
+                            range_queries=args.range_queries, fraction=args.range_fraction, seed=args.seed)
     if "historian" in only and not os.access(args.historian, os.X_OK):
         ap.error(f"{args.historian} is not an executable (cargo build --release)")
 
@@ -903,6 +1561,7 @@ def main():
         "machine": {"cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg(), "platform": platform.platform()},
         "versions": versions(args.historian) if "historian" in only else versions("true"),
         "repeat": args.repeat,
+        "query_workloads": workloads,
         "datasets": [],
     }
     failed = []
@@ -918,7 +1577,7 @@ def main():
             ref = ds.reference()
             log(f"{name}: {ref['points']:,} points, {ref['series']} series, {ref['rows']:,} rows "
                 f"(loaded in {time.perf_counter() - t0:.1f} s)")
-            results = []
+            results, ok = [], set()
             long_tbl = wide_tbl = None
             if {"parquet", "duckdb", "chdb"} & set(only):
                 long_tbl = long_table(ds)
@@ -946,6 +1605,8 @@ def main():
                     failed.append(f"{name}/{peer}")
                     rs = [{"system": PEER_NAMES[peer], "error": f"{type(e).__name__}: {e}"}]
                     log(f"    FAILED: {rs[0]['error']}")
+                else:
+                    ok.add(peer)
                 for r in rs:
                     if "error" in r:
                         continue
@@ -956,11 +1617,17 @@ def main():
                 log(f"    ({time.perf_counter() - t1:.1f} s)")
                 results.extend(rs)
                 gc.collect()
+            del long_tbl, wide_tbl
+            gc.collect()
+            queries = None
+            if workloads and set(QUERY_PEERS) & set(only):
+                queries = run_queries(ds, work, only, ok, args.historian, qa)
+                failed.extend(f"{name}/queries/{f}" for f in query_failures(queries))
             report["datasets"].append(
                 {"dataset": name, "target_points": args.points if name == "skab-tiled" else None,
-                 "copies": ds.copies, "reference": ref, "results": results}
+                 "copies": ds.copies, "reference": ref, "results": results, "queries": queries}
             )
-            del ds, long_tbl, wide_tbl
+            del ds
             gc.collect()
     finally:
         if not args.work:

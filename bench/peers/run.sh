@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # historian against its peers (pcodec, Apache TsFile, ClickHouse via chDB, Parquet
 # via pyarrow, DuckDB) on the same SKAB data in the same run: bytes per point,
-# full-decode points/s (one thread), ingest points/s. See bench/peers/README.md.
+# full-decode points/s (one thread), ingest points/s; then the same queries
+# (downsample, range 1%, last) on historian, DuckDB, chDB and TsFile, one thread.
+# See bench/peers/README.md.
 #
 # Usage: bench/peers/run.sh [peers.py flags]
 #   bench/peers/run.sh                                  # skab + skab-tiled (50 M points)
 #   bench/peers/run.sh --datasets skab-tiled --points 5000000
 #   bench/peers/run.sh --only historian,pcodec --repeat 5
+#   bench/peers/run.sh --queries downsample,last        # a subset of the queries
+#   bench/peers/run.sh --no-queries                     # bytes and decode only
 #
 # Creates (or reuses) a virtual environment in $PEERS_VENV (default bench/peers/.venv)
 # and installs the pinned packages from PyPI, builds historian --release, then runs
