@@ -35,6 +35,44 @@ impl Columns {
         self.ts.is_empty()
     }
 
+    /// Writes points at index `at` (see [`room`]); `quality` None means none
+    /// of these points has one.
+    pub(crate) fn write_at(
+        &mut self,
+        at: usize,
+        ts: &[i64],
+        values: &[u64],
+        quality: Option<&[Option<u8>]>,
+    ) {
+        let n = ts.len().min(values.len());
+        room(&mut self.ts, at, n).copy_from_slice(ts.get(..n).unwrap_or_default());
+        room(&mut self.values, at, n).copy_from_slice(values.get(..n).unwrap_or_default());
+        match (quality, self.quality.as_mut()) {
+            (Some(q), _) => {
+                let all = self.quality.get_or_insert_with(Vec::new);
+                all.resize(all.len().max(at), None);
+                let dst = room(all, at, n);
+                for (d, s) in dst
+                    .iter_mut()
+                    .zip(q.iter().copied().chain(std::iter::repeat(None)))
+                {
+                    *d = s;
+                }
+            }
+            (None, Some(all)) => room(all, at, n).fill(None),
+            (None, None) => {}
+        }
+    }
+
+    /// Keeps the first `n` points.
+    pub fn truncate(&mut self, n: usize) {
+        self.ts.truncate(n);
+        self.values.truncate(n);
+        if let Some(q) = self.quality.as_mut() {
+            q.truncate(n);
+        }
+    }
+
     /// Appends one point.
     pub fn push(&mut self, ts: i64, bits: u64, quality: Option<u8>) {
         let n = self.ts.len();
@@ -130,6 +168,15 @@ impl Columns {
         let end = self.ts.partition_point(|&t| t < to).max(start);
         (start, end)
     }
+}
+
+/// `v[at..at + n]`, growing `v` (with defaults) only when it is shorter: a
+/// buffer reused from read to read is overwritten, not cleared and refilled.
+pub(crate) fn room<T: Copy + Default>(v: &mut Vec<T>, at: usize, n: usize) -> &mut [T] {
+    if v.len() < at + n {
+        v.resize(at + n, T::default());
+    }
+    v.get_mut(at..at + n).unwrap_or_default()
 }
 
 #[cfg(test)]

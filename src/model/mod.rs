@@ -2,7 +2,7 @@
 //! the configured limits that bound them.
 
 mod batch;
-mod columns;
+pub(crate) mod columns;
 mod limits;
 pub(crate) mod series_key;
 mod tenant_name;

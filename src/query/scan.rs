@@ -4,17 +4,22 @@
 //! Invariants:
 //! 1. A scan reads one [`Snapshot`]: later writes and flushes do not change
 //!    what it returns.
-//! 2. Points come from `source.rs`: blocks decode straight into the output
-//!    columns (trimmed to the range), and only sources that overlap in time
-//!    are merged (last write wins); blocks outside the range are never read.
+//! 2. Points come from `source.rs`: blocks wholly inside the range decode
+//!    straight into the output columns (no intermediate buffer), the blocks
+//!    cut by the range's ends through a block buffer, trimmed; only sources
+//!    that overlap in time are merged (last write wins); blocks outside the
+//!    range are never read.
 //! 3. Each series' output is allocated once, at an upper bound of its size,
-//!    or not at all when the caller passes a buffer ([`ScanIter::next_into`]).
+//!    or not at all when the caller passes a buffer ([`ScanIter::next_into`]):
+//!    a passed buffer is overwritten from index 0 and truncated at the end,
+//!    never cleared and zeroed first, so a loop of scans into one buffer
+//!    touches no fresh memory (`tests/query_scan_reuse.rs`).
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 
 use super::snapshot::Snapshot;
-use super::source::{append, Points, ReadBufs, SeriesSources, Visitor};
+use super::source::{Points, ReadBufs, SeriesSources, Visitor};
 use super::TimeRange;
 use crate::catalog::Selector;
 use crate::codec::lossy::Lossy;
@@ -75,12 +80,17 @@ impl ScanIter {
         while let Some(s) = snap.series.get(self.next) {
             self.next += 1;
             let sources = SeriesSources::new(snap, s, snap.range());
-            cols.ts.clear();
-            cols.values.clear();
+            // The buffer is overwritten from index 0 and truncated after, so
+            // a reused one is not cleared and zeroed again (Columns::write_at).
             cols.quality = None;
-            cols.ts.reserve(sources.points_upper_bound());
-            cols.values.reserve(sources.points_upper_bound());
-            sources.visit(&mut self.bufs, &mut Collect(cols))?;
+            let grow = sources.points_upper_bound().saturating_sub(cols.len());
+            cols.ts.reserve(grow);
+            cols.values.reserve(grow);
+            let mut sink = Collect { cols, at: 0 };
+            let read = sources.visit(&mut self.bufs, &mut sink);
+            let n = sink.at;
+            cols.truncate(n);
+            read?;
             if !cols.is_empty() {
                 return Ok(Some(ScannedSeries {
                     key: Arc::clone(&s.key),
@@ -99,12 +109,21 @@ impl ScanIter {
     }
 }
 
-struct Collect<'a>(&'a mut Columns);
+/// Stores a series' points into `cols` from index 0; `at` is the next index.
+struct Collect<'a> {
+    cols: &'a mut Columns,
+    at: usize,
+}
 
 impl Visitor for Collect<'_> {
     fn points(&mut self, p: Points<'_>) -> Result<()> {
-        append(self.0, p);
+        self.cols.write_at(self.at, p.ts, p.values, p.quality);
+        self.at += p.ts.len().min(p.values.len());
         Ok(())
+    }
+
+    fn direct(&mut self) -> Option<(&mut Columns, &mut usize)> {
+        Some((&mut *self.cols, &mut self.at))
     }
 }
 

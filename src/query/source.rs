@@ -15,7 +15,8 @@
 //!    points are strictly increasing and all inside the range.
 //! 4. A block inside the range that is alone in its run is offered to the
 //!    visitor before it is decoded ([`Visitor::whole_block`]), so aggregates
-//!    can answer it from its statistics. Nothing else overlaps it, and there
+//!    can answer it from its statistics; a visitor that only appends points
+//!    ([`Visitor::direct`], scans) has it decoded straight into its columns. Nothing else overlaps it, and there
 //!    are no deletions (tombstones do not exist yet; when they do, a block
 //!    they touch must not be offered).
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
@@ -47,6 +48,14 @@ pub(crate) trait Visitor {
 
     /// The next points, after every point handed out before.
     fn points(&mut self, p: Points<'_>) -> Result<()>;
+
+    /// The visitor's own output columns and the index the next point goes
+    /// to, when all it does is store points: a block wholly inside the range
+    /// and alone in its run is then decoded straight into them (and the index
+    /// advanced) instead of being handed to `points`.
+    fn direct(&mut self) -> Option<(&mut Columns, &mut usize)> {
+        None
+    }
 }
 
 /// Reusable buffers of a reader (one per thread), and what it read.
@@ -210,13 +219,18 @@ impl<'a> SeriesSources<'a> {
     }
 
     fn visit_one(&self, p: &Placed<'_>, bufs: &mut ReadBufs, v: &mut impl Visitor) -> Result<()> {
-        if let Source::Block { seg, meta, .. } = p.src {
+        if let Source::Block { seg, series, meta } = p.src {
+            let inside = self.range.covers(meta.ts_min, meta.ts_max);
             let lane_stats = seg.version() >= LANE_STATS_VERSION;
-            if self.range.covers(meta.ts_min, meta.ts_max) && v.whole_block(meta, lane_stats) {
+            if inside && v.whole_block(meta, lane_stats) {
                 bufs.stats.blocks_from_stats += 1;
                 return Ok(());
             }
             bufs.stats.blocks_decoded += 1;
+            if let Some((out, at)) = v.direct().filter(|_| inside) {
+                *at += seg.decode_block_at(series, meta, out, *at, &mut bufs.block)?;
+                return Ok(());
+            }
         }
         self.read(p, &mut bufs.block, |pts| v.points(pts))
     }

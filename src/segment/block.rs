@@ -30,6 +30,7 @@ use super::format::{HEADER_LEN, MAX_BLOCK_POINTS};
 use crate::bytes::{put_uvarint, Cursor, DecodeError};
 use crate::codec::{self, CodecId};
 use crate::error::CorruptionKind;
+use crate::model::columns::room;
 use crate::model::{Columns, ValueType};
 
 const FLAG_QUALITY: u8 = 1;
@@ -289,19 +290,11 @@ pub fn decode_block_into(
     let n = l.count;
     out.len = 0;
     out.decode_ts(&l)?;
-    let values = out.values.0.get_mut(..n).unwrap_or_default();
-    match value_type {
-        ValueType::F64 => codec::floats::decode(l.values, l.values_at, values)?,
-        ValueType::I64 | ValueType::Bool => {
-            codec::ints::decode_words(l.values, l.values_at, values)?;
-            if value_type == ValueType::Bool && values.iter().any(|&v| v > 1) {
-                return Err(DecodeError::invalid(
-                    l.values_at,
-                    "bool value other than 0 or 1",
-                ));
-            }
-        }
-    }
+    decode_values(
+        &l,
+        value_type,
+        out.values.0.get_mut(..n).unwrap_or_default(),
+    )?;
     out.has_quality = false;
     if let Some((q, at)) = l.quality {
         let quality = out.quality.0.get_mut(..n).unwrap_or_default();
@@ -310,6 +303,65 @@ pub fn decode_block_into(
     }
     out.len = n;
     Ok(())
+}
+
+/// Decodes the block at `offset..offset+len` of `file` straight into `out`
+/// at point `at` (a scan's own columns: no intermediate buffer, no copy),
+/// growing the columns only when they are shorter than `at` plus the block,
+/// so a buffer reused from scan to scan is written without being cleared or
+/// zeroed first. Points past `at` plus the block are left as they were (the
+/// caller truncates at the end). Only qualities, when the block has any, pass
+/// through `scratch`. Returns the number of points written.
+pub fn decode_block_at(
+    file: &[u8],
+    offset: u64,
+    len: u32,
+    value_type: ValueType,
+    out: &mut Columns,
+    at: usize,
+    scratch: &mut BlockBuf,
+) -> Result<usize, DecodeError> {
+    let l = parse_block(file, offset, len, value_type)?;
+    let n = l.count;
+    let ts = room(&mut out.ts, at, n);
+    codec::timestamps::decode(l.ts, l.ts_at, ts)?;
+    decode_values(&l, value_type, room(&mut out.values, at, n))?;
+    match l.quality {
+        Some((q, at_q)) => {
+            let quality = scratch.quality.0.get_mut(..n).unwrap_or_default();
+            codec::rle::decode_quality(q, at_q, quality)?;
+            let all = out.quality.get_or_insert_with(Vec::new);
+            all.resize(all.len().max(at), None);
+            room(all, at, n).copy_from_slice(quality);
+        }
+        None => {
+            if let Some(all) = out.quality.as_mut() {
+                room(all, at, n).fill(None);
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// Decodes the value section of `l` into `values` (`l.count` long).
+fn decode_values(
+    l: &BlockLayout<'_>,
+    value_type: ValueType,
+    values: &mut [u64],
+) -> Result<(), DecodeError> {
+    match value_type {
+        ValueType::F64 => codec::floats::decode(l.values, l.values_at, values),
+        ValueType::I64 | ValueType::Bool => {
+            codec::ints::decode_words(l.values, l.values_at, values)?;
+            if value_type == ValueType::Bool && values.iter().any(|&v| v > 1) {
+                return Err(DecodeError::invalid(
+                    l.values_at,
+                    "bool value other than 0 or 1",
+                ));
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Where a block's bytes go, for `historian stats`.

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::block::{block_breakdown, decode_block_into, BlockBreakdown};
+use super::block::{block_breakdown, decode_block_at, decode_block_into, BlockBreakdown};
 use super::block_buf::BlockBuf;
 use super::format::{check_header, BlockMeta, Footer, FOOTER_LEN, HEADER_LEN};
 use super::{index, v1};
@@ -134,6 +134,39 @@ impl Segment {
             return Err(DecodeError::invalid(block.offset, msg).into_error(&self.path));
         }
         Ok(())
+    }
+
+    /// Decodes one block of a series into `out` at point `at` with no copy
+    /// (see [`super::block::decode_block_at`]; `scratch` only carries
+    /// qualities, and v1 blocks, decoded the old way). Returns the number of
+    /// points written.
+    pub fn decode_block_at(
+        &self,
+        series: &SegmentSeries,
+        block: &BlockMeta,
+        out: &mut Columns,
+        at: usize,
+        scratch: &mut BlockBuf,
+    ) -> Result<usize> {
+        if self.version == 1 {
+            self.decode_block_into(series, block, scratch)?;
+            out.truncate(at);
+            out.extend_from(&scratch.to_columns());
+            return Ok(scratch.len);
+        }
+        self.check_block_crc(block)?;
+        let bytes = (*self.map).as_ref();
+        let vt = series.value_type;
+        let n = decode_block_at(bytes, block.offset, block.len, vt, out, at, scratch)
+            .map_err(|e| e.into_error(&self.path))?;
+        if n != block.count as usize
+            || out.ts.get(at) != Some(&block.ts_min)
+            || out.ts.get(at + n - 1) != Some(&block.ts_max)
+        {
+            let msg = "block contents differ from its index entry";
+            return Err(DecodeError::invalid(block.offset, msg).into_error(&self.path));
+        }
+        Ok(n)
     }
 
     /// Decodes one block of a series into owned columns.
