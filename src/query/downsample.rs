@@ -26,9 +26,10 @@
 //! 1. The whole query reads one snapshot ([`Downsample::seq`]).
 //! 2. Memory is bounded by the tasks in flight (each one series over one
 //!    span of about `plan::SPAN_POINTS` points), one span's rows of one
-//!    group, and one output piece of at most `batch_rows` rows; runs of
-//!    overlapping sources are the exception (merged whole, see
-//!    `source.rs`).
+//!    group, spare row vectors (per worker, at most its share of the
+//!    largest batch of tasks, plus one), and one output piece of at most
+//!    `batch_rows` rows; runs of overlapping sources are the exception
+//!    (merged whole, see `source.rs`).
 //! 3. The answer does not depend on the thread count or on push-down.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
@@ -39,8 +40,8 @@ use super::fill::{Cells, ColumnKind, Filler, MAX_AGGS};
 use super::group::GroupLabel;
 use super::parallel::{map_ordered, thread_count};
 use super::partial::Row;
-use super::plan::{Plan, Task, TaskScratch, SPAN_POINTS, SPARE_ROWS};
-use super::request::DownsampleRequest;
+use super::plan::{Plan, Task, TaskScratch, SPAN_POINTS};
+use super::request::{Agg, DownsampleRequest};
 use super::source::ReadStats;
 use super::window::Windows;
 use crate::engine::Tenant;
@@ -116,18 +117,15 @@ impl WindowRows {
     }
 
     /// Appends closed windows column by column (no fill).
-    fn extend_rows(&mut self, rows: &[Row], aggs: &[super::Agg], w: &Windows) {
+    fn extend_rows(&mut self, rows: &[Row], aggs: &[Agg], w: &Windows) {
         self.window_start
             .extend(rows.iter().map(|r| w.start_i64(r.k)));
         for (col, &a) in self.columns.iter_mut().zip(aggs) {
-            let cell = |r: &Row| r.cell(a);
             match col {
                 AggColumn::Count(v) => v.extend(rows.iter().map(|r| r.count)),
-                AggColumn::Float64(v) => {
-                    v.extend(rows.iter().map(|r| cell(r).map(f64::from_bits)));
-                }
-                AggColumn::Int64(v) => v.extend(rows.iter().map(|r| cell(r).map(|b| b as i64))),
-                AggColumn::Bool(v) => v.extend(rows.iter().map(|r| cell(r).map(|b| b != 0))),
+                AggColumn::Float64(v) => extend_cells(v, rows, a, f64::from_bits),
+                AggColumn::Int64(v) => extend_cells(v, rows, a, |b| b as i64),
+                AggColumn::Bool(v) => extend_cells(v, rows, a, |b| b != 0),
             }
         }
     }
@@ -141,6 +139,19 @@ impl WindowRows {
     pub fn is_empty(&self) -> bool {
         self.window_start.is_empty()
     }
+}
+
+/// Appends aggregate `a` of `rows` to `v`, one loop per aggregate (the
+/// choice of aggregate is made once, not per row).
+fn extend_cells<T>(v: &mut Vec<Option<T>>, rows: &[Row], a: Agg, conv: impl Fn(u64) -> T) {
+    macro_rules! each {
+        ($($agg:ident),*) => {
+            match a {
+                $(Agg::$agg => v.extend(rows.iter().map(|r| r.cell(Agg::$agg).map(&conv))),)*
+            }
+        };
+    }
+    each!(Count, Sum, Mean, Min, Max, First, Last, Stddev, Twa)
 }
 
 /// The group being output.
@@ -163,6 +174,8 @@ pub struct Downsample {
     max_gap: Option<i64>,
     max_windows: u64,
     bufs: Vec<TaskScratch>,
+    /// Spare row vectors kept per worker (see `recycle`).
+    spare_rows: usize,
     next_task: usize,
     /// Results of tasks run but not consumed, in task order.
     ready: VecDeque<(Task, Vec<Row>)>,
@@ -187,6 +200,7 @@ impl Tenant {
             max_gap: req.max_gap,
             max_windows: req.max_windows,
             bufs: (0..threads).map(|_| TaskScratch::default()).collect(),
+            spare_rows: 0,
             next_task: 0,
             ready: VecDeque::new(),
             next_group: 0,
@@ -250,6 +264,9 @@ impl Downsample {
             let plan = &self.plan;
             let scratch = self.bufs.get_mut(..use_threads).unwrap_or_default();
             let results = map_ordered(batch, scratch, |t, b| Ok((*t, plan.run(t, b)?)))?;
+            // Enough spares that the next batch like this one allocates no
+            // rows (fresh ones fault in their pages, freed ones are unmapped).
+            self.spare_rows = self.spare_rows.max(n.div_ceil(use_threads) + 1);
             self.next_task += n;
             self.ready.extend(results);
         }
@@ -258,10 +275,12 @@ impl Downsample {
         Ok(rows.unwrap_or_default())
     }
 
-    /// Hands a consumed row vector back to the emptiest worker's spares.
+    /// Hands a consumed row vector back to the emptiest worker's spares,
+    /// keeping at most one batch's worth per worker.
     fn recycle(&mut self, rows: Vec<Row>) {
+        let limit = self.spare_rows;
         let spare = self.bufs.iter_mut().min_by_key(|b| b.spare_rows.len());
-        if let Some(b) = spare.filter(|b| b.spare_rows.len() < SPARE_ROWS) {
+        if let Some(b) = spare.filter(|b| b.spare_rows.len() < limit) {
             b.spare_rows.push(rows);
         }
     }
@@ -272,7 +291,16 @@ impl Downsample {
         let members = self.plan.groups.get(g).map_or(0, |gr| gr.members.len());
         let mut rows = self.next_rows(g, span)?;
         for _ in 1..members {
-            rows = merge(rows, self.next_rows(g, span)?, &self.plan);
+            let next = self.next_rows(g, span)?;
+            if rows.is_empty() {
+                self.recycle(std::mem::replace(&mut rows, next));
+                continue;
+            }
+            let spare = self.bufs.iter_mut().max_by_key(|b| b.spare_rows.len());
+            let out = spare.and_then(|b| b.spare_rows.pop()).unwrap_or_default();
+            let merged = merge(&rows, &next, out, &self.plan);
+            self.recycle(std::mem::replace(&mut rows, merged));
+            self.recycle(next);
         }
         Ok(rows)
     }
@@ -398,12 +426,11 @@ fn take_rows(out: &mut WindowRows, cap: usize) -> WindowRows {
     std::mem::replace(out, empty)
 }
 
-/// Merges the rows of a later member (key order) into a group's rows.
-fn merge(a: Vec<Row>, b: Vec<Row>, plan: &Plan) -> Vec<Row> {
-    if a.is_empty() {
-        return b;
-    }
-    let mut out = Vec::with_capacity(a.len() + b.len());
+/// Merges the rows `b` of a later member (key order) into a group's rows
+/// `a`, into `out` (a spare vector, cleared first).
+fn merge(a: &[Row], b: &[Row], mut out: Vec<Row>, plan: &Plan) -> Vec<Row> {
+    out.clear();
+    out.reserve(a.len() + b.len());
     let (mut i, mut j) = (0, 0);
     loop {
         match (a.get(i), b.get(j)) {

@@ -19,6 +19,11 @@
 //!    canonical NaN); among equal zeros `min` prefers -0.0 and `max` +0.0, so
 //!    the answer does not depend on the order of the values.
 //! 4. Sums propagate NaN and infinities as IEEE addition does.
+//! 5. The kernels are `#[inline(always)]`: the downsample fold (`plan.rs`)
+//!    runs them inlined in its copies for each instruction-set level
+//!    (`codec/isa.rs`). The same source gives the same bits at every level
+//!    (IEEE add and compare per lane, no fused multiply-add), so invariant 2
+//!    holds whichever level wrote the statistics or reads the block.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
 /// Lanes of every reduction.
@@ -52,12 +57,14 @@ fn lower(a: f64, b: f64) -> f64 {
 
 /// Sum of f64 values given as bits: eight lane sums of the 8-aligned prefix,
 /// combined by [`tree`], plus the tail summed in order.
+#[inline(always)]
 pub fn sum_f64(bits: &[u64]) -> f64 {
     lane_sum(bits, f64::from_bits)
 }
 
 /// Sum of `i64` values (bools: 0/1) each converted to f64, in the lane order
 /// of [`sum_f64`].
+#[inline(always)]
 pub fn sum_int(values: &[u64]) -> f64 {
     lane_sum(values, int_f64)
 }
@@ -127,6 +134,7 @@ impl Bounds {
 
 /// Minimum and maximum of f64 values given as bits, as bits (invariant 3).
 /// An empty slice gives the canonical NaN for both.
+#[inline(always)]
 pub fn min_max_f64(bits: &[u64]) -> (u64, u64) {
     let mut b = Bounds::new();
     let mut chunks = bits.chunks_exact(LANES);
@@ -140,6 +148,7 @@ pub fn min_max_f64(bits: &[u64]) -> (u64, u64) {
 
 /// [`sum_f64`] and [`min_max_f64`] in one pass (the same results, bit for
 /// bit: the same lanes, the same tail, the same fixes).
+#[inline(always)]
 pub fn sum_min_max_f64(bits: &[u64]) -> (f64, u64, u64) {
     let mut acc = [0f64; LANES];
     let mut b = Bounds::new();
@@ -160,6 +169,7 @@ pub fn sum_min_max_f64(bits: &[u64]) -> (f64, u64, u64) {
 
 /// A zero bound takes the sign `preferred` when any value has that zero's
 /// bits, the other zero otherwise; other bounds are returned as they are.
+#[inline(always)]
 fn fix_zero(bits: &[u64], bound: f64, preferred: u64) -> u64 {
     if bound != 0.0 {
         return bound.to_bits();
@@ -174,6 +184,7 @@ fn fix_zero(bits: &[u64], bound: f64, preferred: u64) -> u64 {
 
 /// Minimum and maximum of `i64` values (bools: 0/1). An empty slice gives
 /// `(i64::MAX, i64::MIN)`.
+#[inline(always)]
 pub fn min_max_int(values: &[u64]) -> (i64, i64) {
     let mut lo = [i64::MAX; LANES];
     let mut hi = [i64::MIN; LANES];
@@ -192,16 +203,19 @@ pub fn min_max_int(values: &[u64]) -> (i64, i64) {
 
 /// The smaller of two f64 minima (as bits) under invariant 3: NaN only when
 /// both are NaN, -0.0 before +0.0. Associative and commutative.
+#[inline(always)]
 pub fn min_f64_bits(a: u64, b: u64) -> u64 {
     pick_f64(a, b, |x, y| x < y, NEG_ZERO)
 }
 
 /// The larger of two f64 maxima (as bits): NaN only when both are NaN,
 /// +0.0 before -0.0.
+#[inline(always)]
 pub fn max_f64_bits(a: u64, b: u64) -> u64 {
     pick_f64(a, b, |x, y| x > y, 0)
 }
 
+#[inline(always)]
 fn pick_f64(a: u64, b: u64, better: impl Fn(f64, f64) -> bool, zero: u64) -> u64 {
     let (x, y) = (f64::from_bits(a), f64::from_bits(b));
     if x.is_nan() {
@@ -223,6 +237,7 @@ fn pick_f64(a: u64, b: u64, better: impl Fn(f64, f64) -> bool, zero: u64) -> u64
 
 /// Sum of squared deviations from `mean` of f64 values given as bits (the
 /// second pass of a two-pass variance), in the lane order of [`sum_f64`].
+#[inline(always)]
 pub fn m2_f64(bits: &[u64], mean: f64) -> f64 {
     lane_sum(bits, |x| {
         (f64::from_bits(x) - mean) * (f64::from_bits(x) - mean)
@@ -230,6 +245,7 @@ pub fn m2_f64(bits: &[u64], mean: f64) -> f64 {
 }
 
 /// [`m2_f64`] for `i64` values (bools: 0/1) converted to f64.
+#[inline(always)]
 pub fn m2_int(values: &[u64], mean: f64) -> f64 {
     lane_sum(values, |x| (int_f64(x) - mean) * (int_f64(x) - mean))
 }
@@ -237,6 +253,7 @@ pub fn m2_int(values: &[u64], mean: f64) -> f64 {
 /// Step-interpolated area `Σ vᵢ·(tᵢ₊₁ − tᵢ)` over consecutive points of a
 /// strictly increasing slice (the last point's own interval is the caller's:
 /// it depends on what follows the slice). `value` reads one value as f64.
+#[inline(always)]
 pub fn step_area(ts: &[i64], values: &[u64], value: impl Fn(u64) -> f64) -> f64 {
     let mut acc = [0f64; LANES];
     let n = ts.len().min(values.len());

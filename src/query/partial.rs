@@ -91,6 +91,7 @@ pub(crate) struct Row {
 }
 
 /// Chan et al.: merges (count, mean, M2) of two disjoint sets.
+#[inline(always)]
 fn chan(na: u64, ma: f64, m2a: f64, nb: u64, mb: f64, m2b: f64) -> (f64, f64) {
     if na == 0 {
         return (mb, m2b);
@@ -118,6 +119,7 @@ pub(crate) fn canonical_nan(v: f64) -> f64 {
 const CANONICAL_NAN: u64 = 0x7ff8_0000_0000_0000;
 
 /// Smaller and larger of two bounds in `kind`.
+#[inline(always)]
 fn min_in(kind: ValueType, a: u64, b: u64) -> u64 {
     match kind {
         ValueType::F64 => kernels::min_f64_bits(a, b),
@@ -125,6 +127,7 @@ fn min_in(kind: ValueType, a: u64, b: u64) -> u64 {
     }
 }
 
+#[inline(always)]
 fn max_in(kind: ValueType, a: u64, b: u64) -> u64 {
     match kind {
         ValueType::F64 => kernels::max_f64_bits(a, b),
@@ -163,6 +166,7 @@ impl Row {
     }
 
     /// The value of aggregate `agg` as bits of its column (None: null).
+    #[inline(always)]
     pub fn cell(&self, agg: Agg) -> Option<u64> {
         let n = self.count as f64;
         let f = |v: f64| Some(canonical_nan(v).to_bits());
@@ -194,7 +198,7 @@ impl Row {
     }
 
     /// Adds the next points of the window (sorted, after the ones before).
-    #[inline]
+    #[inline(always)]
     pub fn add(&mut self, ts: &[i64], vs: &[u64], vt: ValueType, need: Need) {
         let (Some(&t0), Some(&tl), Some(&v0), Some(&vl)) =
             (ts.first(), ts.last(), vs.first(), vs.last())
@@ -247,6 +251,7 @@ impl Row {
         self.count += vs.len() as u64;
     }
 
+    #[inline(always)]
     fn fold_min_max(&mut self, lo: u64, hi: u64, vt: ValueType) {
         if self.count == 0 {
             (self.min, self.max) = (lo, hi);
@@ -272,7 +277,7 @@ impl Row {
     /// Closes the window in place: converts min/max/first/last to output
     /// type `kind` and lets twa hold the last value until the window's end
     /// clamped to `end` (the request's `to`).
-    #[inline]
+    #[inline(always)]
     pub fn close(&mut self, vt: ValueType, kind: ValueType, need: Need, w: &Windows, end: i128) {
         if need.twa {
             let t_end = w.end(self.k).min(end);

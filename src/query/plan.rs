@@ -24,6 +24,7 @@ use super::snapshot::Snapshot;
 use super::source::{Points, ReadBufs, SeriesSources, Visitor};
 use super::window::{clamp_i64, split_before, Windows};
 use super::TimeRange;
+use crate::codec::isa::vectorized;
 use crate::error::Result;
 use crate::model::ValueType;
 use crate::segment::BlockMeta;
@@ -42,9 +43,6 @@ pub(crate) struct TaskScratch {
     pub read: ReadBufs,
     pub spare_rows: Vec<Vec<Row>>,
 }
-
-/// Spare row vectors kept per worker.
-pub(crate) const SPARE_ROWS: usize = 4;
 
 /// One series in one span.
 #[derive(Clone, Copy, Debug)]
@@ -177,7 +175,9 @@ impl Plan {
             rows: scratch.spare_rows.pop().unwrap_or_default(),
         };
         v.rows.clear();
-        v.rows.reserve(task.windows.min(task.weight));
+        // Rounded up, so recycled vectors fit the next task without growing.
+        v.rows
+            .reserve(task.windows.min(task.weight).next_power_of_two());
         sources.visit(&mut scratch.read, &mut v)?;
         v.close_open();
         Ok(v.rows)
@@ -245,13 +245,13 @@ struct WindowVisitor<'p> {
 
 impl WindowVisitor<'_> {
     /// The open window's row.
-    #[inline]
+    #[inline(always)]
     fn current(&mut self) -> Option<&mut Row> {
         self.rows.last_mut().filter(|_| self.open)
     }
 
     /// Makes `k` the open window, closing the previous one if it is not.
-    #[inline]
+    #[inline(always)]
     fn window(&mut self, k: i128) {
         if self.current().is_some_and(|r| r.k == k) {
             return;
@@ -268,7 +268,7 @@ impl WindowVisitor<'_> {
     }
 
     /// Closes the open window, if any.
-    #[inline]
+    #[inline(always)]
     fn close_open(&mut self) {
         let (p, vt) = (self.plan, self.vt);
         if let Some(r) = self.current() {
@@ -278,7 +278,7 @@ impl WindowVisitor<'_> {
     }
 
     /// The window holding `ts`.
-    #[inline]
+    #[inline(always)]
     fn index(&self, ts: i64) -> i128 {
         let w = &self.plan.windows;
         match self.rows.last().filter(|_| self.open) {
@@ -307,7 +307,17 @@ impl Visitor for WindowVisitor<'_> {
     }
 
     fn points(&mut self, pts: Points<'_>) -> Result<()> {
-        let (mut ts, mut vs) = (pts.ts, pts.values);
+        let v = self;
+        vectorized!(v.fold(pts.ts, pts.values));
+        Ok(())
+    }
+}
+
+impl WindowVisitor<'_> {
+    /// Folds sorted points into their windows (compiled for each
+    /// instruction-set level, with the kernels inlined).
+    #[inline(always)]
+    fn fold(&mut self, mut ts: &[i64], mut vs: &[u64]) {
         let (need, vt) = (self.plan.need, self.vt);
         while let Some(&t0) = ts.first() {
             let k = self.index(t0);
@@ -324,6 +334,5 @@ impl Visitor for WindowVisitor<'_> {
             }
             (ts, vs) = (rest, vrest);
         }
-        Ok(())
     }
 }

@@ -63,7 +63,7 @@ impl Windows {
 
     /// The window holding `ts`, given the open window `k` with bounds
     /// `[start, end)`: the next window is found without a division.
-    #[inline]
+    #[inline(always)]
     pub fn index_near(&self, ts: i64, k: i128, start: i128, end: i128) -> i128 {
         let t = i128::from(ts);
         if start <= t && t < end {
@@ -80,7 +80,7 @@ impl Windows {
 /// holding the first point, so at least one). `guess` is a likely answer
 /// (the previous window's count: sensors sample regularly); the boundary is
 /// searched from it, then by bisection.
-#[inline]
+#[inline(always)]
 pub(crate) fn split_before(ts: &[i64], end: i128, guess: usize) -> usize {
     let Some(&last) = ts.last() else {
         return 0;
