@@ -22,6 +22,41 @@
 //!   largest.
 //! * Fill: see `fill.rs` (only empty windows are filled; their count is 0).
 //!
+//! ```
+//! use historian::query::{Agg, DownsampleRequest, Fill};
+//! use historian::{vfs::SimFs, Durability, Engine, Options, Selector, SeriesKey, Value, WriteBatch};
+//!
+//! # fn main() -> historian::Result<()> {
+//! let opts = Options::default().with_vfs(std::sync::Arc::new(SimFs::new()))
+//!     .with_durability(Durability::None);
+//! let acme = Engine::open("db", opts)?.tenant("acme")?;
+//! let mut batch = WriteBatch::new();
+//! for (machine, v) in [("press-1", 70.0), ("press-2", 74.0)] {
+//!     let key = SeriesKey::new("temperature", [("machine", machine)])?;
+//!     for s in [0, 30, 150] {
+//!         batch.push_value(&key, s * 1_000_000_000, Value::F64(v + s as f64 / 30.0))?;
+//!     }
+//! }
+//! acme.write(&batch)?;
+//! let (from_ns, to_ns) = (0, 180_000_000_000);
+//! let req = DownsampleRequest::new(Selector::parse("temperature")?, 60_000_000_000,
+//!                                  &[Agg::Mean, Agg::Min, Agg::Max, Agg::Count])
+//!     .with_range(Some(from_ns), Some(to_ns))
+//!     .with_by(["machine"])
+//!     .with_fill(Fill::Linear)
+//!     .with_max_gap(Some(600_000_000_000))
+//!     .with_threads(1);
+//! let mut rows = 0;
+//! for batch in acme.downsample(&req)?.record_batches() {
+//!     let batch = batch?; // measurement, machine, window_start, mean, min, max, count
+//!     assert_eq!(batch.num_columns(), 7);
+//!     rows += batch.num_rows();
+//! }
+//! assert_eq!(rows, 6); // 3 windows per machine, the middle one filled
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Invariants:
 //! 1. The whole query reads one snapshot ([`Downsample::seq`]).
 //! 2. Memory is bounded by the tasks in flight (each one series over one
