@@ -33,8 +33,13 @@ use crate::context::Context;
 use crate::error::CliResult;
 
 fn main() -> ExitCode {
-    return_freed_memory_to_the_os();
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::Import(_) | Command::Bench(BenchCommand::Ingest(_)) | Command::Demo(_)
+    ) {
+        return_freed_memory_to_the_os();
+    }
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         // A closed stdout pipe (`historian query | head`) ends the command quietly.
@@ -50,7 +55,10 @@ fn main() -> ExitCode {
 /// with every large free), so a long import's resident memory drifted ~60%
 /// above the memtable budget. A fixed threshold returns large blocks to the OS
 /// when a flushed memtable is dropped (measured: 345 MB -> 185 MB peak RSS for
-/// the 50M-point SKAB import with the 256 MiB budget).
+/// the 50M-point SKAB import with the 256 MiB budget). Only the commands that
+/// fill memtables set it: for queries it made every buffer over 128 KiB an
+/// mmap, faulted in and unmapped each time (page faults were ~5% of a
+/// downsample).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn return_freed_memory_to_the_os() {
     // SAFETY: mallopt only changes allocator tuning; it is called before any
