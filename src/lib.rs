@@ -46,6 +46,7 @@
 pub mod bytes;
 pub mod catalog;
 pub mod codec;
+pub mod dataset;
 pub mod engine;
 pub mod error;
 pub mod manifest;

@@ -1,0 +1,134 @@
+//! Normalisation statistics, computed on the training windows only and
+//! recorded whatever the method.
+//!
+//! Invariants:
+//! 1. The statistics of a channel are those of the multiset of its valid
+//!    cells in the train windows' own steps (not the horizon): a grid point
+//!    covered by `w` overlapping train windows counts `w` times, exactly as
+//!    `X_train[mask]` in NumPy would count it. Validation and test data
+//!    never enter them.
+//! 2. `std` is the population standard deviation (ddof 0), computed in two
+//!    passes (mean, then squared deviations) for accuracy.
+//! 3. Every output value is `(x − offset) / scale`: `none` is (0, 1),
+//!    `zscore` (mean, std), `minmax` (min, max − min); a scale of 0 is
+//!    replaced by 1 so a constant channel maps to 0, never to NaN.
+//! 4. With a method other than `none`, a channel without any valid train
+//!    cell is an error (`NoTrainValues`): it cannot be normalised.
+#![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{DatasetError, Result};
+use super::grid::GridColumn;
+use super::spec::Normalization;
+use super::split::Split;
+use super::window::Window;
+
+/// One channel's train statistics and the scaling applied to every split.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChannelStats {
+    pub channel: String,
+    /// Valid train cells counted (with multiplicity, invariant 1).
+    pub cells: u64,
+    /// None when `cells` is 0.
+    pub mean: Option<f64>,
+    pub std: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub offset: f64,
+    pub scale: f64,
+}
+
+impl ChannelStats {
+    /// The normalised value of `x`.
+    pub fn apply(&self, x: f64) -> f64 {
+        (x - self.offset) / self.scale
+    }
+}
+
+/// How many train windows cover each grid point with their own steps.
+fn train_coverage(points: usize, length: usize, windows: &[Window]) -> Vec<u64> {
+    let mut diff = vec![0i64; points + 1];
+    for w in windows.iter().filter(|w| w.split == Split::Train) {
+        if let Some(d) = diff.get_mut(w.start) {
+            *d += 1;
+        }
+        if let Some(d) = diff.get_mut(w.start + length) {
+            *d -= 1;
+        }
+    }
+    let mut run = 0i64;
+    diff.iter()
+        .take(points)
+        .map(|d| {
+            run += d;
+            run.unsigned_abs()
+        })
+        .collect()
+}
+
+/// The statistics of every channel (see the invariants).
+pub(crate) fn stats(
+    method: Normalization,
+    names: &[String],
+    columns: &[GridColumn],
+    points: usize,
+    length: usize,
+    windows: &[Window],
+) -> Result<Vec<ChannelStats>> {
+    let weight = train_coverage(points, length, windows);
+    let mut out = Vec::with_capacity(columns.len());
+    for (name, col) in names.iter().zip(columns) {
+        let cells = || {
+            weight
+                .iter()
+                .zip(col.values.iter().zip(&col.valid))
+                .filter(|(&w, (_, &ok))| ok && w > 0)
+                .map(|(&w, (&v, _))| (w, v))
+        };
+        let count: u64 = cells().map(|(w, _)| w).sum();
+        let s = if count == 0 {
+            if method != Normalization::None {
+                return Err(DatasetError::NoTrainValues(name.clone()));
+            }
+            ChannelStats {
+                channel: name.clone(),
+                cells: 0,
+                mean: None,
+                std: None,
+                min: None,
+                max: None,
+                offset: 0.0,
+                scale: 1.0,
+            }
+        } else {
+            let n = count as f64;
+            let mean = cells().map(|(w, v)| w as f64 * v).sum::<f64>() / n;
+            let var = cells()
+                .map(|(w, v)| w as f64 * (v - mean) * (v - mean))
+                .sum::<f64>()
+                / n;
+            let min = cells().map(|(_, v)| v).fold(f64::INFINITY, f64::min);
+            let max = cells().map(|(_, v)| v).fold(f64::NEG_INFINITY, f64::max);
+            let std = var.sqrt();
+            let nonzero = |s: f64| if s == 0.0 { 1.0 } else { s };
+            let (offset, scale) = match method {
+                Normalization::None => (0.0, 1.0),
+                Normalization::Zscore => (mean, nonzero(std)),
+                Normalization::Minmax => (min, nonzero(max - min)),
+            };
+            ChannelStats {
+                channel: name.clone(),
+                cells: count,
+                mean: Some(mean),
+                std: Some(std),
+                min: Some(min),
+                max: Some(max),
+                offset,
+                scale,
+            }
+        };
+        out.push(s);
+    }
+    Ok(out)
+}

@@ -1,0 +1,212 @@
+//! Reads a plan's series from one snapshot of a tenant and puts each
+//! channel on the grid.
+//!
+//! Invariants:
+//! 1. Every channel and the label series are read from ONE snapshot, taken
+//!    with the plan's common selector over its read range: the set is
+//!    consistent, and its [`ReadOut::seq`] is the snapshot's.
+//! 2. Each channel selector (and the label selector) matches exactly one
+//!    series of the snapshot, else `UnknownSeries` / `AmbiguousSelector`,
+//!    reported before any point is read. Channel names are unique.
+//! 3. Points are converted to f64 (`Value::as_f64`: i64 converted, bool 0/1);
+//!    non-finite values (NaN, ±inf) are treated as absent readings.
+//! 4. A series with no point in the read range gives an all-missing channel
+//!    (or no label points); its value type is then unknown (None).
+#![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+
+use super::error::{DatasetError, Result};
+use super::grid::{resample, GridAxis, GridColumn, Resample};
+use super::spec::Interpolation;
+use super::validate::{LabelSource, Method, Plan};
+use crate::catalog::Selector;
+use crate::engine::Tenant;
+use crate::model::{Columns, SeriesKey, Value, ValueType};
+
+/// A channel as built: its series and how it was put on the grid.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResolvedChannel {
+    pub name: String,
+    /// The series key text.
+    pub series: String,
+    /// None when the series has no point in the read range.
+    pub value_type: Option<ValueType>,
+    /// `step`, `linear`, `none`, or `mean`, `min`, `max`, `last` (aggregates).
+    pub method: &'static str,
+    pub max_gap_ns: i64,
+}
+
+/// What the read produced.
+#[derive(Debug)]
+pub(crate) struct ReadOut {
+    pub seq: u64,
+    pub channels: Vec<ResolvedChannel>,
+    pub columns: Vec<GridColumn>,
+    /// The label series' finite points, when labels come from a series.
+    pub label_points: Option<(Vec<i64>, Vec<f64>)>,
+    /// Points read from the channel and label series.
+    pub source_points: u64,
+}
+
+#[derive(Clone, Copy)]
+enum Use {
+    Channel(usize),
+    Label,
+}
+
+/// Which channels (and whether the labels) read each series.
+type Uses = BTreeMap<SeriesKey, Vec<Use>>;
+
+/// Reads and resamples (see the module invariants).
+pub(crate) fn read(tenant: &Tenant, plan: &Plan) -> Result<ReadOut> {
+    let snap = tenant.snapshot(&plan.snapshot_selector, plan.read_range);
+    let keys: Vec<SeriesKey> = snap.keys().cloned().collect();
+    let (mut channels, uses, has_label) = resolve_all(&keys, plan)?;
+    let mut label_points = has_label.then(|| (Vec::new(), Vec::new()));
+    let axis = GridAxis {
+        from_ns: plan.from_ns,
+        step_ns: plan.step_ns,
+        points: plan.points,
+    };
+    let missing = GridColumn {
+        values: vec![0.0; plan.points],
+        valid: vec![false; plan.points],
+    };
+    let mut columns = vec![missing; plan.channels.len()];
+    let seq = snap.seq();
+    let mut iter = snap.scan();
+    let mut cols = Columns::default();
+    let (mut ts, mut values) = (Vec::new(), Vec::new());
+    let mut source_points = 0u64;
+    while let Some(s) = iter.next_into(&mut cols)? {
+        let Some(uses) = uses.get(s.key.as_ref()) else {
+            continue;
+        };
+        source_points += cols.len() as u64;
+        finite_points(&cols, s.value_type, &mut ts, &mut values);
+        for u in uses {
+            let i = match *u {
+                Use::Channel(i) => i,
+                Use::Label => {
+                    label_points = Some((ts.clone(), values.clone()));
+                    continue;
+                }
+            };
+            let (Some(c), Some(col), Some(r)) = (
+                plan.channels.get(i),
+                columns.get_mut(i),
+                channels.get_mut(i),
+            ) else {
+                continue;
+            };
+            *col = resample(
+                &ts,
+                &values,
+                axis,
+                resample_of(c.method, s.value_type),
+                c.max_gap_ns,
+            );
+            r.value_type = Some(s.value_type);
+            r.method = method_name(c.method, Some(s.value_type));
+        }
+    }
+    Ok(ReadOut {
+        seq,
+        channels,
+        columns,
+        label_points,
+        source_points,
+    })
+}
+
+/// Resolves every channel and the label series to one key each; true when
+/// the labels come from a series.
+fn resolve_all(keys: &[SeriesKey], plan: &Plan) -> Result<(Vec<ResolvedChannel>, Uses, bool)> {
+    let mut uses = Uses::new();
+    let mut channels = Vec::with_capacity(plan.channels.len());
+    for (i, c) in plan.channels.iter().enumerate() {
+        let key = resolve(keys, &c.selector, &c.select, "channel")?;
+        let name = c.name.clone().unwrap_or_else(|| key.to_string());
+        if channels.iter().any(|r: &ResolvedChannel| r.name == name) {
+            return Err(DatasetError::DuplicateChannelName(name));
+        }
+        channels.push(ResolvedChannel {
+            name,
+            series: key.to_string(),
+            value_type: None,
+            method: method_name(c.method, None),
+            max_gap_ns: c.max_gap_ns,
+        });
+        uses.entry(key.clone()).or_default().push(Use::Channel(i));
+    }
+    let mut has_label = false;
+    if let Some(l) = &plan.label {
+        if let LabelSource::Series { select, selector } = &l.source {
+            let key = resolve(keys, selector, select, "label series")?;
+            uses.entry(key.clone()).or_default().push(Use::Label);
+            has_label = true;
+        }
+    }
+    Ok((channels, uses, has_label))
+}
+
+/// The one key of `keys` that `selector` matches.
+fn resolve<'k>(
+    keys: &'k [SeriesKey],
+    selector: &Selector,
+    text: &str,
+    what: &str,
+) -> Result<&'k SeriesKey> {
+    let mut matches = keys.iter().filter(|k| selector.matches(k));
+    let first = matches.next().ok_or_else(|| DatasetError::UnknownSeries {
+        what: what.to_string(),
+        selector: text.to_string(),
+    })?;
+    let rest: Vec<&SeriesKey> = matches.collect();
+    if let Some(second) = rest.first() {
+        return Err(DatasetError::AmbiguousSelector {
+            what: what.to_string(),
+            selector: text.to_string(),
+            count: rest.len() + 1,
+            examples: format!("{first}, {second}"),
+        });
+    }
+    Ok(first)
+}
+
+/// The default interpolation of a value type (no series metadata yet).
+fn default_interpolation(t: ValueType) -> Interpolation {
+    match t {
+        ValueType::F64 => Interpolation::Linear,
+        ValueType::I64 | ValueType::Bool => Interpolation::Step,
+    }
+}
+
+fn resample_of(m: Method, t: ValueType) -> Resample {
+    match m {
+        Method::Interpolate(i) => Resample::Interpolate(i.unwrap_or(default_interpolation(t))),
+        Method::Aggregate(a) => Resample::Aggregate(a),
+    }
+}
+
+/// The method's name; an unknown type (no points) keeps the f64 default.
+fn method_name(m: Method, t: Option<ValueType>) -> &'static str {
+    match resample_of(m, t.unwrap_or(ValueType::F64)) {
+        Resample::Interpolate(i) => i.name(),
+        Resample::Aggregate(a) => a.name(),
+    }
+}
+
+/// The finite points of `cols` as f64 (invariant 3).
+fn finite_points(cols: &Columns, t: ValueType, ts: &mut Vec<i64>, values: &mut Vec<f64>) {
+    ts.clear();
+    values.clear();
+    for (&p, &bits) in cols.ts.iter().zip(&cols.values) {
+        let v = Value::from_bits(t, bits).as_f64();
+        if v.is_finite() {
+            ts.push(p);
+            values.push(v);
+        }
+    }
+}
