@@ -41,13 +41,9 @@
 //! in place, never copied into the repository (the halves of state 4 live in
 //! a temporary directory).
 
-/// Prints past libtest's output capture, so the line shows in every CI log.
-macro_rules! report {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
-    }};
-}
+#[macro_use]
+#[path = "common/skab.rs"]
+mod skab;
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
@@ -60,6 +56,7 @@ use std::time::Instant;
 use historian::query::{Agg, AggColumn, DownsampleRequest, GroupLabel, ReadStats};
 use historian::text::time::format_rfc3339_nanos;
 use historian::{Engine, Options, Selector, Tenant, TenantStats};
+use skab::skab_files;
 
 const TENANT: &str = "skab";
 const SERIES: usize = 208;
@@ -131,30 +128,6 @@ type Answer = BTreeMap<(String, String), Vec<(i64, Cells)>>;
 
 fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Every CSV file under the SKAB folder with its `file` tag (`<dir>_<stem>`), as in
-/// `tests/skab_real_data.rs`.
-fn skab_files(root: &Path) -> Vec<(PathBuf, String)> {
-    let sorted = |dir: &Path, keep: &dyn Fn(&Path) -> bool| {
-        let mut v: Vec<PathBuf> = fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| keep(p))
-            .collect();
-        v.sort();
-        v
-    };
-    let mut out = Vec::new();
-    for dir in sorted(root, &|p| p.is_dir()) {
-        for f in sorted(&dir, &|p| p.extension().is_some_and(|e| e == "csv")) {
-            let dir_name = dir.file_name().unwrap().to_str().unwrap();
-            let stem = f.file_stem().unwrap().to_str().unwrap();
-            let tag = format!("{dir_name}_{stem}");
-            out.push((f, tag));
-        }
-    }
-    out
 }
 
 fn historian(data: &Path, args: &[&str]) {
@@ -624,7 +597,7 @@ fn check_every_state(files: &[(PathBuf, String)], tmp: &Path, want: &[Answer]) -
 
 #[test]
 fn downsample_matches_duckdb_on_every_skab_series() {
-    let root = manifest_dir().join("../shared/data/skab");
+    let root = skab::skab_dir();
     if !root.is_dir() {
         report!("skipped: SKAB data not found at {}", root.display());
         return;

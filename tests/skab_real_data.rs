@@ -5,21 +5,18 @@
 //! segments). The data is GPL-licensed and lives outside the repository; without it the
 //! test prints why and passes.
 
-/// Prints past libtest's output capture, so the line shows in every CI log.
-macro_rules! report {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
-    }};
-}
+#[macro_use]
+#[path = "common/skab.rs"]
+mod skab;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use historian::text::time::{parse_timestamp, Timezone};
 use historian::SeriesKey;
+use skab::{skab_dir, skab_files};
 
 const TENANT: &str = "skab";
 const SENSOR_POINTS: usize = 255_016;
@@ -28,36 +25,6 @@ const LABEL_COLUMNS: [&str; 2] = ["anomaly", "changepoint"];
 
 /// (series key text, ts) → value bits.
 type Points = BTreeMap<(String, i64), u64>;
-
-fn skab_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/skab")
-}
-
-/// Every CSV file under the SKAB folder, with its `file` tag (`<dir>_<stem>`).
-fn skab_files(root: &Path) -> Vec<(PathBuf, String)> {
-    let mut out = Vec::new();
-    let mut dirs: Vec<PathBuf> = fs::read_dir(root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    for dir in dirs {
-        let mut files: Vec<PathBuf> = fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "csv"))
-            .collect();
-        files.sort();
-        for f in files {
-            let dir_name = dir.file_name().unwrap().to_str().unwrap();
-            let stem = f.file_stem().unwrap().to_str().unwrap();
-            let tag = format!("{dir_name}_{stem}");
-            out.push((f, tag));
-        }
-    }
-    out
-}
 
 /// What the file holds, parsed independently of the importer: every non-empty cell
 /// through `str::parse::<f64>`. Also counts sensor and label cells.
