@@ -67,6 +67,14 @@ pub enum Error {
     #[error("tenant {0:?} does not exist")]
     TenantNotFound(String),
 
+    /// The tenant has no pinned snapshot of that name.
+    #[error("tenant {tenant:?} has no pinned snapshot {name:?}")]
+    PinNotFound { tenant: String, name: String },
+
+    /// A pinned snapshot of that name already exists (release it first).
+    #[error("tenant {tenant:?} already has a pinned snapshot {name:?}")]
+    PinExists { tenant: String, name: String },
+
     /// The engine is shutting down or was closed.
     #[error("the engine is closed")]
     Closed,
@@ -129,7 +137,11 @@ impl Error {
     pub fn is_bad_argument(&self) -> bool {
         matches!(
             self,
-            Error::InvalidArgument { .. } | Error::Parse { .. } | Error::BadQuery(_)
+            Error::InvalidArgument { .. }
+                | Error::Parse { .. }
+                | Error::BadQuery(_)
+                | Error::PinNotFound { .. }
+                | Error::PinExists { .. }
         )
     }
 

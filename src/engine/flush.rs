@@ -56,8 +56,10 @@ impl EngineInner {
     }
 
     /// Freezes and flushes one tenant; the caller holds `flush_lock`.
-    fn flush_tenant_locked(&self, t: &TenantInner) -> Result<()> {
-        freeze(t);
+    /// Returns the tenant's `last_seq` at the freeze: the live segments then
+    /// hold exactly its writes up to that sequence number (engine/pin.rs).
+    pub(crate) fn flush_tenant_locked(&self, t: &TenantInner) -> Result<u64> {
+        let seq = freeze(t);
         loop {
             // Bind first: a guard in a `while let` scrutinee would live through
             // the body and deadlock with the write lock `flush_frozen` takes.
@@ -65,7 +67,7 @@ impl EngineInner {
             let Some(frozen) = next else { break };
             self.flush_frozen(t, &frozen)?;
         }
-        Ok(())
+        Ok(seq)
     }
 
     fn flush_frozen(&self, t: &TenantInner, frozen: &Arc<FrozenMemtable>) -> Result<()> {
@@ -326,11 +328,12 @@ impl EngineInner {
     }
 }
 
-/// Moves the active memtable of `t` to its frozen list.
-fn freeze(t: &TenantInner) {
+/// Moves the active memtable of `t` to its frozen list; returns `last_seq`
+/// read in the same critical section.
+fn freeze(t: &TenantInner) -> u64 {
     let mut st = t.write();
     if st.active.is_empty() {
-        return;
+        return st.last_seq;
     }
     let active = std::mem::take(&mut st.active);
     let catalog = &st.catalog;
@@ -342,4 +345,5 @@ fn freeze(t: &TenantInner) {
     };
     let frozen = active.freeze(resolve);
     st.frozen.push(Arc::new(frozen));
+    st.last_seq
 }

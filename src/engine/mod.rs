@@ -20,11 +20,13 @@ mod flush;
 mod lossy;
 mod open;
 mod options;
+mod pin;
 mod stats;
 mod storage;
 mod tenant;
 
 pub use options::Options;
+pub use pin::{PinInfo, MAX_PIN_NAME_LEN};
 pub use stats::TenantStats;
 pub use storage::{CodecUse, SeriesStorage, StorageReport};
 pub use tenant::{Tenant, WriteReceipt};

@@ -16,7 +16,12 @@
 //! 4. Any damage to the manifest is corruption (there is no torn state to
 //!    tolerate, because the file is never appended to).
 //! 5. Version 2 adds the tenant's lossy rules after the segments; version 1
-//!    files are read as having none.
+//!    files are read as having none. Version 3 adds pinned snapshots after
+//!    the rules; a manifest is written in the lowest version that holds its
+//!    content (v2 while there is no pin), and v1/v2 files read as having none.
+//! 6. Every segment a pin names is live (listed in `segments`): a pinned
+//!    snapshot reads exactly those files, so nothing may remove them while the
+//!    pin exists (engine/pin.rs).
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
 use crate::bytes::{put_str16, Cursor, DecodeError};
@@ -27,7 +32,9 @@ use crate::vfs::{join, Vfs};
 pub const MANIFEST_FILE: &str = "MANIFEST";
 pub const MANIFEST_TMP: &str = "MANIFEST.tmp";
 pub const MANIFEST_MAGIC: [u8; 4] = *b"HMAN";
-pub const MANIFEST_VERSION: u16 = 2;
+pub const MANIFEST_VERSION: u16 = 3;
+/// The version written while a manifest has no pin.
+const MANIFEST_VERSION_WITHOUT_PINS: u16 = 2;
 /// magic + version + reserved + body_len + body_crc.
 pub const MANIFEST_HEADER_LEN: usize = 4 + 2 + 2 + 4 + 4;
 const SEGMENT_ENTRY_LEN: usize = 8 * 5;
@@ -65,6 +72,18 @@ pub struct Manifest {
     /// Lossy rules in the order they were set; for a series the last rule
     /// whose selector matches it applies.
     pub lossy: Vec<LossyRule>,
+    /// Pinned snapshots, in name order.
+    pub pins: Vec<PinEntry>,
+}
+
+/// A pinned snapshot: the tenant's writes with `seq <= seq`, which are
+/// exactly the contents of the listed segments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PinEntry {
+    pub name: String,
+    pub seq: u64,
+    /// Ascending; each one is in the manifest's `segments`.
+    pub segment_ids: Vec<u64>,
 }
 
 impl Manifest {
@@ -86,9 +105,23 @@ impl Manifest {
             body.push(r.lossy.kind_tag());
             body.extend_from_slice(&r.lossy.bound().to_le_bytes());
         }
+        let version = if self.pins.is_empty() {
+            MANIFEST_VERSION_WITHOUT_PINS
+        } else {
+            body.extend_from_slice(&(self.pins.len() as u32).to_le_bytes());
+            for p in &self.pins {
+                put_str16(&mut body, &p.name);
+                body.extend_from_slice(&p.seq.to_le_bytes());
+                body.extend_from_slice(&(p.segment_ids.len() as u32).to_le_bytes());
+                for id in &p.segment_ids {
+                    body.extend_from_slice(&id.to_le_bytes());
+                }
+            }
+            MANIFEST_VERSION
+        };
         let mut out = Vec::with_capacity(MANIFEST_HEADER_LEN + body.len());
         out.extend_from_slice(&MANIFEST_MAGIC);
-        out.extend_from_slice(&MANIFEST_VERSION.to_le_bytes());
+        out.extend_from_slice(&version.to_le_bytes());
         out.extend_from_slice(&0u16.to_le_bytes());
         out.extend_from_slice(&(body.len() as u32).to_le_bytes());
         out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
@@ -174,6 +207,11 @@ fn decode_body(body: &[u8], version: u16) -> Result<Manifest, DecodeError> {
             lossy.push(LossyRule { selector, lossy: l });
         }
     }
+    let pins = if version >= 3 {
+        decode_pins(&mut c, &segments)?
+    } else {
+        Vec::new()
+    };
     if c.remaining() != 0 {
         return Err(c.invalid("trailing bytes in the manifest body"));
     }
@@ -183,7 +221,43 @@ fn decode_body(body: &[u8], version: u16) -> Result<Manifest, DecodeError> {
         next_segment_id,
         segments,
         lossy,
+        pins,
     })
+}
+
+/// The pins of a v3 body: names strictly ascending, segment ids ascending
+/// and live (invariant 6).
+fn decode_pins(c: &mut Cursor<'_>, segments: &[SegmentEntry]) -> Result<Vec<PinEntry>, DecodeError> {
+    let n = c.count(2 + 8 + 4)?;
+    let mut pins: Vec<PinEntry> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let at = c.offset();
+        let name = c.str16()?.to_string();
+        if pins.last().is_some_and(|p| p.name >= name) {
+            return Err(DecodeError::invalid(at, "pin names out of order"));
+        }
+        let seq = c.u64()?;
+        let k = c.count(8)?;
+        let mut segment_ids: Vec<u64> = Vec::with_capacity(k);
+        for _ in 0..k {
+            let at = c.offset();
+            let id = c.u64()?;
+            let ordered = segment_ids.last().is_none_or(|&p| p < id);
+            if !ordered || segments.binary_search_by_key(&id, |s| s.id).is_err() {
+                return Err(DecodeError::invalid(
+                    at,
+                    format!("pin {name:?} names segment {id}, which is not live or out of order"),
+                ));
+            }
+            segment_ids.push(id);
+        }
+        pins.push(PinEntry {
+            name,
+            seq,
+            segment_ids,
+        });
+    }
+    Ok(pins)
 }
 
 /// Reads the manifest of the tenant directory `dir`; `None` when it has none.
@@ -238,13 +312,37 @@ mod tests {
                 selector: "oven_temp{line=\"1\"}".to_string(),
                 lossy: Lossy::Deadband { bound: 0.25 },
             }],
+            pins: vec![PinEntry {
+                name: "dataset-2026-12".to_string(),
+                seq: 98,
+                segment_ids: vec![4],
+            }],
         }
+    }
+
+    #[test]
+    fn without_pins_the_manifest_stays_version_2() {
+        let mut m = sample();
+        m.pins.clear();
+        let bytes = m.encode();
+        assert_eq!(bytes[4..6], 2u16.to_le_bytes());
+        assert_eq!(Manifest::decode(&bytes), Ok(m));
+        assert_eq!(sample().encode()[4..6], 3u16.to_le_bytes());
+    }
+
+    #[test]
+    fn a_pin_naming_a_segment_that_is_not_live_is_corruption() {
+        let mut m = sample();
+        m.pins[0].segment_ids = vec![3];
+        let err = Manifest::decode(&m.encode()).unwrap_err();
+        assert!(err.kind.to_string().contains("not live"), "{err:?}");
     }
 
     #[test]
     fn version_1_manifests_read_as_having_no_rules() {
         let mut m = sample();
         m.lossy.clear();
+        m.pins.clear();
         let v2 = m.encode();
         // A v1 file is the v2 encoding without the rule count, version 1.
         let body = &v2[MANIFEST_HEADER_LEN..v2.len() - 4];

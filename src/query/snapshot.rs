@@ -13,6 +13,9 @@
 //! 2. The critical section only copies; sorting unsorted memtable copies
 //!    happens after the lock is released.
 //! 3. Series are listed in key order; each carries its shared key and text.
+//! 4. A pinned snapshot (`Tenant::pinned_snapshot`, engine/pin.rs) has no
+//!    memtable part: it reads the pin's segments, which hold exactly the
+//!    writes with `seq <= pin.seq`, and selects only series present in them.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -20,6 +23,7 @@ use std::sync::Arc;
 use super::TimeRange;
 use crate::catalog::Selector;
 use crate::engine::Tenant;
+use crate::error::Result;
 use crate::memtable::{FrozenMemtable, SeriesId};
 use crate::model::{Columns, SeriesKey, ValueType};
 use crate::segment::Segment;
@@ -116,5 +120,52 @@ impl Tenant {
             }
         }
         snap
+    }
+}
+
+impl Tenant {
+    /// Takes a snapshot of the series matching `selector` over `range` as of
+    /// the pinned snapshot `name` (invariant 4): the same answer at any later
+    /// time, whatever was written, flushed or reopened since.
+    pub fn pinned_snapshot(
+        &self,
+        name: &str,
+        selector: &Selector,
+        range: TimeRange,
+    ) -> Result<Snapshot> {
+        let st = self.inner.read();
+        let pin = st.manifest.pins.iter().find(|p| p.name == name);
+        let Some(pin) = pin else {
+            return Err(self.pin_error(name, false));
+        };
+        let segments: Vec<Arc<Segment>> = st
+            .segments
+            .iter()
+            .filter(|s| pin.segment_ids.binary_search(&s.id).is_ok())
+            .cloned()
+            .collect();
+        let mut series = Vec::new();
+        for id in st.catalog.select_ordered(selector) {
+            let Some(e) = st.catalog.get(id) else {
+                continue;
+            };
+            if !segments.iter().any(|s| s.find(&e.key).is_some()) {
+                continue;
+            }
+            series.push(SnapSeries {
+                id,
+                key: Arc::clone(&e.key),
+                text: Arc::clone(&e.text),
+                value_type: e.value_type,
+                active: None,
+            });
+        }
+        Ok(Snapshot {
+            seq: pin.seq,
+            range,
+            series,
+            frozen: Vec::new(),
+            segments: Arc::new(segments),
+        })
     }
 }
