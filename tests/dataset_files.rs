@@ -3,7 +3,9 @@
 //! form holds the same cells, the manifest records the spec, seq, counts and
 //! checksums, `verify` names a damaged, truncated or missing file, and a
 //! rebuild from the same data (also after a flush and a reopen) writes
-//! byte-identical files.
+//! byte-identical files; the wide forms (Parquet and Arrow IPC) hold the
+//! same cells; a set rebuilt from a pinned snapshot after late and
+//! overwriting writes is byte-identical.
 
 mod dataset_support;
 
@@ -13,12 +15,12 @@ use std::path::Path;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, TimestampNanosecondType, UInt32Type, UInt64Type};
-use arrow_array::Array;
+use arrow_array::{Array, RecordBatch};
 use dataset_support::{read_npy, write, write_f64, S};
 use historian::dataset::{
-    build, verify, ChannelSpec, Dataset, DatasetError, DatasetSpec, Interpolation, LabelReduce,
-    LabelSpan, LabelSpec, Manifest, MissingPolicy, Normalization, Split, SplitSpec, WindowSpec,
-    MANIFEST_FILE,
+    build, build_with, validate, verify, BuildOptions, ChannelSpec, Dataset, DatasetError,
+    DatasetSpec, Interpolation, LabelReduce, LabelSpan, LabelSpec, Manifest, MissingPolicy,
+    Normalization, OutputFormat, Split, SplitSpec, WindowSpec, MANIFEST_FILE,
 };
 use historian::{Durability, Engine, Options, Tenant, Value};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -274,4 +276,173 @@ fn rebuilds_are_byte_identical_across_flush_and_reopen() {
     let t = e.tenant("acme").unwrap();
     build(&t, &spec(), &out.path().join("d")).unwrap();
     assert_eq!(files(&out.path().join("d")), first);
+}
+
+/// Reads every batch of `wide.parquet` and of `wide.arrow`.
+fn wide_batches(dir: &Path) -> (Vec<RecordBatch>, Vec<RecordBatch>) {
+    let file = File::open(dir.join("wide.parquet")).unwrap();
+    let parquet = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .with_batch_size(1 << 20)
+        .build()
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let file = File::open(dir.join("wide.arrow")).unwrap();
+    let ipc = arrow_ipc::reader::FileReader::try_new(file, None)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    (parquet, ipc)
+}
+
+#[test]
+fn wide_forms_hold_the_tensor_cells_one_row_per_step() {
+    let (_d, e) = dataset_support::engine();
+    let t = e.tenant("acme").unwrap();
+    fill(&t);
+    let spec = spec().with_formats(&OutputFormat::ALL);
+    let ds = Dataset::cut(&t, &spec).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let m = ds.write(out.path()).unwrap();
+    let names: Vec<&str> = m.files.iter().map(|f| f.name.as_str()).collect();
+    assert!(names.contains(&"wide.parquet") && names.contains(&"wide.arrow"));
+    assert!(names.contains(&"long.parquet") && names.contains(&"X_train.npy"));
+    let (parquet, ipc) = wide_batches(out.path());
+    // The test set is small: one Parquet batch; IPC batches never span
+    // two splits, so there is one per split.
+    assert_eq!((parquet.len(), ipc.len()), (1, 3));
+    let p = &parquet[0];
+    let mut at = 0;
+    for a in &ipc {
+        assert_eq!(
+            &p.slice(at, a.num_rows()),
+            a,
+            "Parquet and Arrow IPC differ"
+        );
+        at += a.num_rows();
+    }
+    assert_eq!(at, p.num_rows());
+    let fields: Vec<&str> = p
+        .schema_ref()
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    assert_eq!(fields, ["split", "window", "step", "ts", "temp", "count"]);
+    let split = p.column(0).as_string::<i32>();
+    let window = p.column(1).as_primitive::<UInt64Type>();
+    let step = p.column(2).as_primitive::<UInt32Type>();
+    let ts = p.column(3).as_primitive::<TimestampNanosecondType>();
+    let mut r = 0;
+    for s in Split::ALL {
+        for w in ds.windows_in(s) {
+            for k in 0..8 {
+                assert_eq!(split.value(r), s.name());
+                assert_eq!(window.value(r) as usize, w.index);
+                assert_eq!(step.value(r) as usize, k);
+                assert_eq!(ts.value(r), ds.time_of(w.start + k));
+                for c in 0..2 {
+                    let col = p.column(4 + c).as_primitive::<Float64Type>();
+                    match ds.cell(c, w.start + k) {
+                        Some(v) => assert_eq!(col.value(r).to_bits(), v.to_bits(), "row {r}"),
+                        None => assert!(col.is_null(r), "row {r} channel {c}"),
+                    }
+                }
+                r += 1;
+            }
+        }
+    }
+    assert_eq!(r, p.num_rows());
+    assert!(
+        p.column(4).null_count() > 0,
+        "the data has gaps: some cells are null"
+    );
+}
+
+#[test]
+fn bad_output_formats_are_refused_before_reading() {
+    let none = spec().with_formats(&[]);
+    assert!(matches!(validate(&none), Err(DatasetError::BadOutput(_))));
+    let twice = spec().with_formats(&[OutputFormat::Npy, OutputFormat::Npy]);
+    let e = validate(&twice).unwrap_err();
+    assert!(e.to_string().contains("listed twice"), "{e}");
+    let mut clash = spec().with_formats(&[OutputFormat::Arrow]);
+    clash.channels[0].name = Some("ts".into());
+    let e = validate(&clash).unwrap_err();
+    assert!(
+        e.is_bad_argument() && e.to_string().contains("\"ts\""),
+        "{e}"
+    );
+    // Only npy: no Parquet forms but the window table.
+    let (_d, e) = dataset_support::engine();
+    let t = e.tenant("acme").unwrap();
+    fill(&t);
+    let out = tempfile::tempdir().unwrap();
+    let m = build(&t, &spec().with_formats(&[OutputFormat::Npy]), out.path()).unwrap();
+    assert!(m
+        .files
+        .iter()
+        .all(|f| f.name.ends_with(".npy") || f.name == "windows.parquet"));
+}
+
+/// Issue 5's rebuild test: cut from a pinned snapshot, then late and
+/// overwriting points (and a series that makes a channel selector match two
+/// series) arrive and are flushed; after a reopen, the set rebuilt from the
+/// pin is byte-identical in every file, while a set cut from the current
+/// data differs.
+#[test]
+fn a_set_rebuilt_from_a_pin_is_byte_identical_after_late_and_overwriting_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = || Options::default().with_durability(Durability::None);
+    let out = tempfile::tempdir().unwrap();
+    let spec = spec().with_formats(&OutputFormat::ALL);
+    let pinned = |pin| BuildOptions {
+        pin: Some(pin),
+        progress: None,
+    };
+    let first = {
+        let e = Engine::open(dir.path(), opts()).unwrap();
+        let t = e.tenant("acme").unwrap();
+        fill(&t);
+        let info = t.pin("cut-1").unwrap();
+        let m = build_with(&t, &spec, &out.path().join("a"), pinned("cut-1")).unwrap();
+        assert_eq!(m.snapshot.pin.as_deref(), Some("cut-1"));
+        assert_eq!(m.snapshot.seq, info.seq);
+        // Late points in the gaps, overwrites of existing timestamps, new
+        // labels, all inside the grid; some flushed, some in memtables.
+        let late: Vec<(i64, f64)> = (0..120)
+            .filter(|k| k % 11 == 4)
+            .map(|k| (k * S + S / 3, 5.0))
+            .collect();
+        write_f64(&t, r#"temp{machine="m1"}"#, &late);
+        let over: Vec<(i64, Value)> = (0..120)
+            .step_by(7)
+            .map(|k| (k * S, Value::I64(100)))
+            .collect();
+        write(&t, r#"count{machine="m1"}"#, &over);
+        e.flush().unwrap();
+        let lab: Vec<(i64, Value)> = (0..120).map(|k| (k * S, Value::Bool(true))).collect();
+        write(&t, r#"anomaly{machine="m1"}"#, &lab);
+        write_f64(&t, r#"temp{machine="m1",sensor="b"}"#, &[(S, 1.0)]);
+        files(&out.path().join("a"))
+    };
+    let e = Engine::open(dir.path(), opts()).unwrap();
+    let t = e.tenant("acme").unwrap();
+    build_with(&t, &spec, &out.path().join("b"), pinned("cut-1")).unwrap();
+    assert_eq!(files(&out.path().join("b")), first);
+    // The current data: the new series makes the temp selector ambiguous.
+    let e2 = build(&t, &spec, &out.path().join("c")).unwrap_err();
+    assert!(e2.to_string().contains("matches 2 series"), "{e2}");
+    // Without it, the late and overwriting points change the set.
+    let mut unambiguous = spec.clone();
+    unambiguous.channels[0].select = r#"temp{machine="m1",sensor=""}"#.into();
+    build(&t, &unambiguous, &out.path().join("d")).unwrap();
+    let now = files(&out.path().join("d"));
+    assert_ne!(now["X_train.npy"], first["X_train.npy"]);
+    assert_ne!(now["mask_train.npy"], first["mask_train.npy"]);
+    // An unknown pin is a bad argument, reported before anything is written.
+    let e3 = build_with(&t, &spec, &out.path().join("e"), pinned("nope")).unwrap_err();
+    assert!(e3.is_bad_argument(), "{e3}");
+    assert!(!out.path().join("e").exists());
 }

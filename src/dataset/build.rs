@@ -1,8 +1,9 @@
 //! [`Dataset`]: cutting a training set from a tenant ([`Dataset::cut`]) and
 //! writing it to a directory ([`Dataset::write`], [`build`]).
 //!
-//! Files written (`{split}` is `train`, `validation`, `test`; all three are
-//! written, possibly with 0 windows):
+//! Files written, by the spec's output formats (`{split}` is `train`,
+//! `validation`, `test`; all three are written, possibly with 0 windows).
+//! `npy` (`tensors.rs`):
 //! * `X_{split}.npy` — `<f8` `[windows, channels, length]`, normalised
 //!   values; a missing cell holds 0.0.
 //! * `mask_{split}.npy` — `|b1`, same shape, true where the cell is valid.
@@ -10,8 +11,11 @@
 //! * `y_{split}.npy` — `<f8` `[windows]`, labels (NaN: unknown), with labels.
 //! * `future_{split}.npy`, `future_mask_{split}.npy` — `[windows, channels,
 //!   horizon]`, the forecast target, when the horizon is > 0.
-//! * `long.parquet`, `windows.parquet` — see `parquet.rs`.
-//! * `manifest.json` — see `manifest.rs`, written last.
+//! * `parquet-long`: `long.parquet` (`parquet.rs`); `parquet-wide`:
+//!   `wide.parquet`; `arrow`: `wide.arrow` (`wide.rs`).
+//! * always: `windows.parquet` (`parquet.rs`) and `manifest.json`
+//!   (`manifest.rs`), written last. Each file's sha256 is computed as it is
+//!   written (`sink.rs`).
 //!
 //! Invariants:
 //! 1. The spec is checked and the output directory found absent or empty
@@ -23,8 +27,7 @@
 //!    check can compare bit-exactly; cast to f32 when training.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
-use std::fs::File;
-use std::io::{self, BufWriter};
+use std::io;
 use std::path::Path;
 
 use super::error::{DatasetError, Result};
@@ -33,13 +36,14 @@ use super::manifest::{
     self, ChannelInfo, FileEntry, GridInfo, Manifest, NormalizationInfo, SnapshotInfo, SplitInfo,
 };
 use super::normalize::{self, ChannelStats};
-use super::npy::{Dtype, NpyWriter};
+use super::npy::Dtype;
 use super::read::{self, ResolvedChannel};
-use super::spec::DatasetSpec;
+use super::spec::{DatasetSpec, OutputFormat};
 use super::split::Split;
+use super::tensors::{self, Tensor};
 use super::validate::{self, Plan};
 use super::window::{self, SplitCounts, Window};
-use super::{labels, parquet};
+use super::{labels, parquet, wide};
 use crate::engine::Tenant;
 
 /// A cut dataset, in memory: the grid, the windows and the statistics.
@@ -48,6 +52,8 @@ pub struct Dataset {
     pub spec: DatasetSpec,
     /// The snapshot's sequence number.
     pub seq: u64,
+    /// The pinned snapshot it was cut from, if any.
+    pub pin: Option<String>,
     pub axis: GridAxis,
     pub channels: Vec<ResolvedChannel>,
     /// Raw (not normalised) channel values on the grid.
@@ -67,20 +73,79 @@ pub fn validate(spec: &DatasetSpec) -> Result<()> {
     validate::plan(spec).map(|_| ())
 }
 
-/// Cuts the dataset `spec` describes from `tenant` and writes it into `dir`
-/// (absent or empty); returns the manifest written.
+/// How far a build has got, for progress displays.
+#[derive(Clone, Copy, Debug)]
+pub enum Progress<'a> {
+    /// Reading: `done` of `total` source series read, `points` so far.
+    Read {
+        done: usize,
+        total: usize,
+        points: u64,
+    },
+    /// Writing: `file` is next, `done` of `total` files are written.
+    Write {
+        file: &'a str,
+        done: usize,
+        total: usize,
+    },
+}
+
+/// A progress callback.
+pub type ProgressFn<'a> = &'a (dyn Fn(Progress<'_>) + Sync);
+
+/// Options of a build beyond the spec (they do not change the files but
+/// for the snapshot they are cut from).
+#[derive(Clone, Copy, Default)]
+pub struct BuildOptions<'a> {
+    /// Cut from this pinned snapshot (`Tenant::pin`) instead of the
+    /// tenant's current version.
+    pub pin: Option<&'a str>,
+    /// Called as the build advances.
+    pub progress: Option<ProgressFn<'a>>,
+}
+
+impl std::fmt::Debug for BuildOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuildOptions")
+            .field("pin", &self.pin)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+/// Cuts the dataset `spec` describes from `tenant`'s current version and
+/// writes it into `dir` (absent or empty); returns the manifest written.
 pub fn build(tenant: &Tenant, spec: &DatasetSpec, dir: &Path) -> Result<Manifest> {
+    build_with(tenant, spec, dir, BuildOptions::default())
+}
+
+/// [`build`] with options: a pinned snapshot, a progress callback.
+pub fn build_with(
+    tenant: &Tenant,
+    spec: &DatasetSpec,
+    dir: &Path,
+    opts: BuildOptions<'_>,
+) -> Result<Manifest> {
     validate(spec)?;
     check_out_dir(dir)?;
-    Dataset::cut(tenant, spec)?.write(dir)
+    Dataset::cut_with(tenant, spec, opts)?.write_with(dir, opts.progress)
 }
 
 impl Dataset {
     /// Checks `spec`, reads one snapshot of `tenant`, puts the channels on
     /// the grid, cuts, labels and splits windows and computes statistics.
     pub fn cut(tenant: &Tenant, spec: &DatasetSpec) -> Result<Dataset> {
+        Dataset::cut_with(tenant, spec, BuildOptions::default())
+    }
+
+    /// [`Dataset::cut`] with options.
+    pub fn cut_with(
+        tenant: &Tenant,
+        spec: &DatasetSpec,
+        opts: BuildOptions<'_>,
+    ) -> Result<Dataset> {
         let plan = validate::plan(spec)?;
-        let read = read::read(tenant, &plan)?;
+        let read = read::read(tenant, &plan, opts.pin, opts.progress)?;
         let points = read.label_points.as_ref();
         let cut = window::cut(&plan, &read.columns, |a, b| {
             plan.label.as_ref().map(|l| labels::label(l, points, a, b))
@@ -100,6 +165,7 @@ impl Dataset {
         Ok(Dataset {
             spec: spec.clone(),
             seq: read.seq,
+            pin: opts.pin.map(str::to_string),
             axis: GridAxis {
                 from_ns: plan.from_ns,
                 step_ns: plan.step_ns,
@@ -158,69 +224,80 @@ impl Dataset {
 
     /// Writes every file into `dir` (absent or empty), the manifest last.
     pub fn write(&self, dir: &Path) -> Result<Manifest> {
+        self.write_with(dir, None)
+    }
+
+    /// [`Dataset::write`] with a progress callback.
+    pub fn write_with(&self, dir: &Path, progress: Option<ProgressFn<'_>>) -> Result<Manifest> {
         check_out_dir(dir)?;
         std::fs::create_dir_all(dir).map_err(|e| DatasetError::io(dir, e))?;
-        let mut names = Vec::new();
-        for split in Split::ALL {
-            self.write_split(dir, split, &mut names)?;
+        let jobs = self.file_jobs();
+        let norm = self.normalised_columns();
+        let mut files = Vec::with_capacity(jobs.len());
+        for (done, job) in jobs.iter().enumerate() {
+            if let Some(p) = progress {
+                let file = job.file_name();
+                let total = jobs.len();
+                p(Progress::Write {
+                    file: &file,
+                    done,
+                    total,
+                });
+            }
+            files.push(match *job {
+                FileJob::Npy(split, t) => tensors::write(dir, self, &norm, split, t)?,
+                FileJob::ParquetLong => parquet::write_long(dir, self)?,
+                FileJob::ParquetWide => wide::write_parquet(dir, self, &norm)?,
+                FileJob::Arrow => wide::write_arrow(dir, self, &norm)?,
+                FileJob::Windows => parquet::write_windows(dir, self)?,
+            });
         }
-        parquet::write_long(&dir.join("long.parquet"), self)?;
-        names.push("long.parquet".to_string());
-        parquet::write_windows(&dir.join("windows.parquet"), self)?;
-        names.push("windows.parquet".to_string());
-        let files = names
-            .iter()
-            .map(|n| manifest::entry(dir, n))
-            .collect::<Result<Vec<_>>>()?;
+        if let Some(p) = progress {
+            let total = jobs.len();
+            p(Progress::Write {
+                file: manifest::MANIFEST_FILE,
+                done: total,
+                total,
+            });
+        }
         let m = self.manifest(files);
         manifest::write(dir, &m)?;
         Ok(m)
     }
 
-    fn write_split(&self, dir: &Path, split: Split, names: &mut Vec<String>) -> Result<()> {
-        let s = split.name();
-        let windows = self.windows_in(split);
-        let (len, hor, chans) = (self.length(), self.horizon(), self.channels.len());
-        let shape = [windows.len(), chans, len];
-        let cells = |steps: std::ops::Range<usize>| {
-            let steps2 = steps.clone();
-            windows.iter().flat_map(move |w| {
-                let steps = steps2.clone();
-                (0..chans).flat_map(move |c| steps.clone().map(move |k| (c, w.start + k)))
-            })
-        };
-        let mut add =
-            |name: String, dtype, shape: &[usize], f: &dyn Fn(&mut Npy) -> io::Result<()>| {
-                write_npy(&dir.join(&name), dtype, shape, f)?;
-                names.push(name);
-                Ok::<(), DatasetError>(())
-            };
-        add(format!("X_{s}.npy"), Dtype::F64, &shape, &|w| {
-            cells(0..len).try_for_each(|(c, k)| w.f64(self.cell(c, k).unwrap_or(0.0)))
-        })?;
-        add(format!("mask_{s}.npy"), Dtype::Bool, &shape, &|w| {
-            cells(0..len).try_for_each(|(c, k)| w.bool(self.raw(c, k).is_some()))
-        })?;
-        add(format!("t_{s}.npy"), Dtype::I64, &[windows.len()], &|w| {
-            windows.iter().try_for_each(|win| w.i64(win.start_ns))
-        })?;
-        if self.plan.label.is_some() {
-            add(format!("y_{s}.npy"), Dtype::F64, &[windows.len()], &|w| {
-                windows
-                    .iter()
-                    .try_for_each(|win| w.f64(win.label.unwrap_or(f64::NAN)))
-            })?;
+    /// The files the spec asks for, in the order they are written.
+    fn file_jobs(&self) -> Vec<FileJob> {
+        let mut jobs = Vec::new();
+        for f in OutputFormat::ALL {
+            if !self.spec.output.formats.contains(&f) {
+                continue;
+            }
+            match f {
+                OutputFormat::Npy => {
+                    let present = Tensor::present(self.plan.label.is_some(), self.horizon());
+                    for split in Split::ALL {
+                        jobs.extend(present.iter().map(|&t| FileJob::Npy(split, t)));
+                    }
+                }
+                OutputFormat::ParquetLong => jobs.push(FileJob::ParquetLong),
+                OutputFormat::ParquetWide => jobs.push(FileJob::ParquetWide),
+                OutputFormat::Arrow => jobs.push(FileJob::Arrow),
+            }
         }
-        if hor > 0 {
-            let shape = [windows.len(), chans, hor];
-            add(format!("future_{s}.npy"), Dtype::F64, &shape, &|w| {
-                cells(len..len + hor).try_for_each(|(c, k)| w.f64(self.cell(c, k).unwrap_or(0.0)))
-            })?;
-            add(format!("future_mask_{s}.npy"), Dtype::Bool, &shape, &|w| {
-                cells(len..len + hor).try_for_each(|(c, k)| w.bool(self.raw(c, k).is_some()))
-            })?;
-        }
-        Ok(())
+        jobs.push(FileJob::Windows);
+        jobs
+    }
+
+    /// Every channel's grid column normalised, 0.0 where missing.
+    fn normalised_columns(&self) -> Vec<Vec<f64>> {
+        let cols = self.columns.iter().zip(&self.stats);
+        cols.map(|(col, s)| {
+            let cells = col.values.iter().zip(&col.valid);
+            cells
+                .map(|(&v, &ok)| if ok { s.apply(v) } else { 0.0 })
+                .collect()
+        })
+        .collect()
     }
 
     /// The manifest of this dataset with `files`.
@@ -249,7 +326,7 @@ impl Dataset {
             spec: self.spec.clone(),
             snapshot: SnapshotInfo {
                 seq: self.seq,
-                pinned: false,
+                pin: self.pin.clone(),
             },
             grid: GridInfo {
                 from_ns: self.axis.from_ns,
@@ -272,26 +349,26 @@ impl Dataset {
     }
 }
 
-type Npy = NpyWriter<BufWriter<File>>;
+/// One file to write.
+#[derive(Clone, Copy, Debug)]
+enum FileJob {
+    Npy(Split, Tensor),
+    ParquetLong,
+    ParquetWide,
+    Arrow,
+    Windows,
+}
 
-/// Writes one `.npy` file and syncs it.
-fn write_npy(
-    path: &Path,
-    dtype: Dtype,
-    shape: &[usize],
-    fill: &dyn Fn(&mut Npy) -> io::Result<()>,
-) -> Result<()> {
-    let io_err = |e| DatasetError::io(path, e);
-    let file = File::create(path).map_err(io_err)?;
-    let mut w =
-        NpyWriter::new(BufWriter::with_capacity(1 << 20, file), dtype, shape).map_err(io_err)?;
-    fill(&mut w).map_err(io_err)?;
-    let file = w
-        .finish()
-        .map_err(io_err)?
-        .into_inner()
-        .map_err(|e| io_err(e.into_error()))?;
-    file.sync_all().map_err(io_err)
+impl FileJob {
+    fn file_name(self) -> String {
+        match self {
+            FileJob::Npy(split, t) => t.file_name(split),
+            FileJob::ParquetLong => "long.parquet".into(),
+            FileJob::ParquetWide => "wide.parquet".into(),
+            FileJob::Arrow => "wide.arrow".into(),
+            FileJob::Windows => "windows.parquet".into(),
+        }
+    }
 }
 
 /// Fails unless `dir` is absent or an empty directory.

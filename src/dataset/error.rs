@@ -121,7 +121,7 @@ pub enum DatasetError {
     #[error("I/O error on {path}: {source}")]
     Io { path: String, source: io::Error },
     /// Arrow or Parquet output failed.
-    #[error("parquet output {file}: {reason}")]
+    #[error("output file {file}: {reason}")]
     Parquet { file: String, reason: String },
     /// `manifest.json` does not parse or is not a dataset manifest.
     #[error("bad manifest {file}: {reason}")]
@@ -143,6 +143,9 @@ pub enum DatasetError {
         expected: String,
         got: String,
     },
+    /// The output formats are empty or repeat one.
+    #[error("output: {0}")]
+    BadOutput(String),
     /// The engine failed (I/O, corruption of its files, ...).
     #[error(transparent)]
     Engine(#[from] crate::Error),

@@ -60,8 +60,9 @@ pub struct Manifest {
 pub struct SnapshotInfo {
     /// The sequence number of the last write the snapshot holds.
     pub seq: u64,
-    /// Whether the snapshot was pinned (always false until pinning exists).
-    pub pinned: bool,
+    /// The pinned snapshot it was cut from (`Tenant::pin`), if any: a
+    /// rebuild from the same pin gives the same files.
+    pub pin: Option<String>,
 }
 
 /// The grid and tensor layout.
@@ -133,22 +134,7 @@ pub fn hash_file(path: &Path) -> Result<(u64, String)> {
         hasher.update(buf.get(..n).unwrap_or_default());
         bytes += n as u64;
     }
-    let digest = hasher.finalize();
-    let hex = digest.iter().fold(String::with_capacity(64), |mut s, b| {
-        s.push_str(&format!("{b:02x}"));
-        s
-    });
-    Ok((bytes, hex))
-}
-
-/// The entry of file `name` in `dir`.
-pub(crate) fn entry(dir: &Path, name: &str) -> Result<FileEntry> {
-    let (bytes, sha256) = hash_file(&dir.join(name))?;
-    Ok(FileEntry {
-        name: name.to_string(),
-        bytes,
-        sha256,
-    })
+    Ok((bytes, super::sink::hex(&hasher.finalize())))
 }
 
 /// Writes `manifest.json` into `dir` and syncs it and the directory.

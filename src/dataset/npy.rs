@@ -78,7 +78,7 @@ pub struct NpyWriter<W: Write> {
     buf: Vec<u8>,
 }
 
-const CHUNK_BYTES: usize = 1 << 16;
+const CHUNK_BYTES: usize = 1 << 20;
 
 impl<W: Write> NpyWriter<W> {
     /// Writes the header of an array of `dtype` and `shape` to `out`.
@@ -104,9 +104,17 @@ impl<W: Write> NpyWriter<W> {
         self.spill()
     }
 
-    /// Appends one `|b1`.
-    pub fn bool(&mut self, v: bool) -> io::Result<()> {
-        self.buf.push(u8::from(v));
+    /// Appends `<f8`s.
+    pub fn f64s(&mut self, v: &[f64]) -> io::Result<()> {
+        for x in v {
+            self.buf.extend_from_slice(&x.to_le_bytes());
+        }
+        self.spill()
+    }
+
+    /// Appends `|b1`s.
+    pub fn bools(&mut self, v: &[bool]) -> io::Result<()> {
+        self.buf.extend(v.iter().map(|&b| u8::from(b)));
         self.spill()
     }
 

@@ -20,7 +20,6 @@
 //! 2. The long form holds exactly the cells of the `X_*.npy` tensors.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
-use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
 use std::sync::Arc;
@@ -37,6 +36,8 @@ use parquet::file::properties::{WriterProperties, WriterVersion};
 
 use super::build::Dataset;
 use super::error::{DatasetError, Result};
+use super::manifest::FileEntry;
+use super::sink::HashedFile;
 use super::split::Split;
 
 /// Rows per record batch.
@@ -44,7 +45,7 @@ const BATCH_ROWS: usize = 1 << 16;
 /// Rows per row group.
 const ROW_GROUP_ROWS: usize = 1 << 20;
 
-fn ts_type() -> DataType {
+pub(crate) fn ts_type() -> DataType {
     DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))
 }
 
@@ -57,21 +58,21 @@ fn props() -> WriterProperties {
         .build()
 }
 
-/// A Parquet file being written.
-struct Out {
+/// A Parquet file being written (hashed as it is written).
+pub(crate) struct ParquetOut {
     name: String,
     schema: SchemaRef,
-    writer: ArrowWriter<BufWriter<File>>,
+    writer: ArrowWriter<BufWriter<HashedFile>>,
 }
 
-impl Out {
-    fn create(path: &Path, schema: SchemaRef) -> Result<Out> {
-        let file = File::create(path).map_err(|e| DatasetError::io(path, e))?;
-        let name = path.display().to_string();
-        let buf = BufWriter::with_capacity(1 << 20, file);
+impl ParquetOut {
+    pub fn create(dir: &Path, file: &str, schema: SchemaRef) -> Result<ParquetOut> {
+        let out = HashedFile::create(dir, file)?;
+        let name = out.path().display().to_string();
+        let buf = BufWriter::with_capacity(1 << 20, out);
         let writer = ArrowWriter::try_new(buf, Arc::clone(&schema), Some(props()))
             .map_err(|e| fail(&name, e))?;
-        Ok(Out {
+        Ok(ParquetOut {
             name,
             schema,
             writer,
@@ -81,18 +82,23 @@ impl Out {
     fn write(&mut self, columns: Vec<ArrayRef>) -> Result<()> {
         let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)
             .map_err(|e| fail(&self.name, e))?;
-        self.writer.write(&batch).map_err(|e| fail(&self.name, e))
+        self.write_batch(&batch)
     }
 
-    fn close(self) -> Result<()> {
+    pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.writer.write(batch).map_err(|e| fail(&self.name, e))
+    }
+
+    /// Finishes, syncs and returns the file's manifest entry.
+    pub fn close(self) -> Result<FileEntry> {
         let name = self.name;
         let buf = self.writer.into_inner().map_err(|e| fail(&name, e))?;
         let file = buf.into_inner().map_err(|e| fail(&name, e.error()))?;
-        file.sync_all().map_err(|e| fail(&name, e))
+        file.finish()
     }
 }
 
-fn fail(file: &str, e: impl std::fmt::Display) -> DatasetError {
+pub(crate) fn fail(file: &str, e: impl std::fmt::Display) -> DatasetError {
     DatasetError::Parquet {
         file: file.to_string(),
         reason: e.to_string(),
@@ -140,8 +146,8 @@ fn long_schema() -> SchemaRef {
 }
 
 /// Writes `long.parquet` (see the module docs).
-pub(crate) fn write_long(path: &Path, ds: &Dataset) -> Result<()> {
-    let mut out = Out::create(path, long_schema())?;
+pub(crate) fn write_long(dir: &Path, ds: &Dataset) -> Result<FileEntry> {
+    let mut out = ParquetOut::create(dir, "long.parquet", long_schema())?;
     let mut rows = LongRows::default();
     for split in Split::ALL {
         for w in ds.windows_in(split) {
@@ -172,7 +178,7 @@ pub(crate) fn write_long(path: &Path, ds: &Dataset) -> Result<()> {
 }
 
 /// Writes `windows.parquet` (see the module docs).
-pub(crate) fn write_windows(path: &Path, ds: &Dataset) -> Result<()> {
+pub(crate) fn write_windows(dir: &Path, ds: &Dataset) -> Result<FileEntry> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("split", DataType::Utf8, false),
         Field::new("window", DataType::UInt64, false),
@@ -180,7 +186,7 @@ pub(crate) fn write_windows(path: &Path, ds: &Dataset) -> Result<()> {
         Field::new("missing_fraction", DataType::Float64, false),
         Field::new("label", DataType::Float64, true),
     ]));
-    let mut out = Out::create(path, schema)?;
+    let mut out = ParquetOut::create(dir, "windows.parquet", schema)?;
     for chunk in ds.windows.chunks(BATCH_ROWS) {
         let mut split = StringBuilder::new();
         let mut window = UInt64Builder::new();

@@ -12,10 +12,13 @@
 //!    non-finite values (NaN, ±inf) are treated as absent readings.
 //! 4. A series with no point in the read range gives an all-missing channel
 //!    (or no label points); its value type is then unknown (None).
+//! 5. With a pin, the snapshot is `Tenant::pinned_snapshot`: the same
+//!    points whatever was written since, so the same dataset.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 
+use super::build::{Progress, ProgressFn};
 use super::error::{DatasetError, Result};
 use super::grid::{resample, GridAxis, GridColumn, Resample};
 use super::spec::Interpolation;
@@ -59,8 +62,17 @@ enum Use {
 type Uses = BTreeMap<SeriesKey, Vec<Use>>;
 
 /// Reads and resamples (see the module invariants).
-pub(crate) fn read(tenant: &Tenant, plan: &Plan) -> Result<ReadOut> {
-    let snap = tenant.snapshot(&plan.snapshot_selector, plan.read_range);
+pub(crate) fn read(
+    tenant: &Tenant,
+    plan: &Plan,
+    pin: Option<&str>,
+    progress: Option<ProgressFn<'_>>,
+) -> Result<ReadOut> {
+    let (sel, range) = (&plan.snapshot_selector, plan.read_range);
+    let snap = match pin {
+        Some(name) => tenant.pinned_snapshot(name, sel, range)?,
+        None => tenant.snapshot(sel, range),
+    };
     let keys: Vec<SeriesKey> = snap.keys().cloned().collect();
     let (mut channels, uses, has_label) = resolve_all(&keys, plan)?;
     let mut label_points = has_label.then(|| (Vec::new(), Vec::new()));
@@ -79,11 +91,25 @@ pub(crate) fn read(tenant: &Tenant, plan: &Plan) -> Result<ReadOut> {
     let mut cols = Columns::default();
     let (mut ts, mut values) = (Vec::new(), Vec::new());
     let mut source_points = 0u64;
+    let mut done = 0;
+    let report = |done, points| {
+        if let Some(p) = progress {
+            let total = uses.len();
+            p(Progress::Read {
+                done,
+                total,
+                points,
+            });
+        }
+    };
+    report(0, 0);
     while let Some(s) = iter.next_into(&mut cols)? {
         let Some(uses) = uses.get(s.key.as_ref()) else {
             continue;
         };
         source_points += cols.len() as u64;
+        done += 1;
+        report(done, source_points);
         finite_points(&cols, s.value_type, &mut ts, &mut values);
         for u in uses {
             let i = match *u {

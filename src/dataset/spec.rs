@@ -38,6 +38,9 @@
 //! # validation_from = "..."         # ... or times
 //! # test_from = "..."
 //! embargo = "1m"
+//!
+//! [output]
+//! formats = ["npy", "parquet-long"] # npy | parquet-long | parquet-wide | arrow
 //! ```
 //!
 //! Invariants:
@@ -383,6 +386,51 @@ pub enum Normalization {
     Minmax,
 }
 
+/// A file form of the set (`windows.parquet` and `manifest.json` are
+/// always written).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutputFormat {
+    /// `X_*.npy`, `mask_*.npy`, `t_*.npy` (and `y_*`, `future_*`).
+    Npy,
+    /// `long.parquet`: a row per window, channel and step.
+    ParquetLong,
+    /// `wide.parquet`: a row per window and step, a column per channel.
+    ParquetWide,
+    /// `wide.arrow`: the wide form as an Arrow IPC file.
+    Arrow,
+}
+
+impl OutputFormat {
+    pub const ALL: [OutputFormat; 4] = [
+        OutputFormat::Npy,
+        OutputFormat::ParquetLong,
+        OutputFormat::ParquetWide,
+        OutputFormat::Arrow,
+    ];
+}
+
+/// Which files to write.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    /// Default: `npy` and `parquet-long`.
+    #[serde(default = "default_formats")]
+    pub formats: Vec<OutputFormat>,
+}
+
+fn default_formats() -> Vec<OutputFormat> {
+    vec![OutputFormat::Npy, OutputFormat::ParquetLong]
+}
+
+impl Default for OutputSpec {
+    fn default() -> Self {
+        OutputSpec {
+            formats: default_formats(),
+        }
+    }
+}
+
 /// A whole dataset spec (see the module docs for the TOML form).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -396,6 +444,8 @@ pub struct DatasetSpec {
     pub split: SplitSpec,
     #[serde(default)]
     pub normalize: Normalization,
+    #[serde(default)]
+    pub output: OutputSpec,
 }
 
 impl DatasetSpec {
@@ -414,6 +464,7 @@ impl DatasetSpec {
             labels: None,
             split: SplitSpec::default(),
             normalize: Normalization::None,
+            output: OutputSpec::default(),
         }
     }
 
@@ -449,6 +500,12 @@ impl DatasetSpec {
     /// Sets the split.
     pub fn with_split(mut self, split: SplitSpec) -> Self {
         self.split = split;
+        self
+    }
+
+    /// Sets the output formats.
+    pub fn with_formats(mut self, formats: &[OutputFormat]) -> Self {
+        self.output.formats = formats.to_vec();
         self
     }
 

@@ -21,7 +21,7 @@
 use super::error::{DatasetError, Result};
 use super::spec::{
     Aggregation, DatasetSpec, Interpolation, LabelReduce, LabelSpan, MissingPolicy, Normalization,
-    SplitSpec,
+    OutputFormat, SplitSpec,
 };
 use crate::catalog::Selector;
 use crate::query::TimeRange;
@@ -157,6 +157,7 @@ pub(crate) fn plan(spec: &DatasetSpec) -> Result<Plan> {
             span: span as u64,
         });
     }
+    check_output(spec)?;
     let mut plan = Plan {
         from_ns: g.from_ns,
         step_ns: g.step_ns,
@@ -176,6 +177,46 @@ pub(crate) fn plan(spec: &DatasetSpec) -> Result<Plan> {
     plan.read_range = read_range(&plan);
     plan.snapshot_selector = common_selector(&plan);
     Ok(plan)
+}
+
+/// Names the wide forms give their fixed columns: a channel may not use them.
+pub(crate) const WIDE_FIXED_COLUMNS: [&str; 4] = ["split", "window", "step", "ts"];
+
+/// At least one format, none twice; explicit channel names that the wide
+/// forms could not use are refused here (default names, the series keys,
+/// are checked when the channels are resolved).
+fn check_output(spec: &DatasetSpec) -> Result<()> {
+    let f = &spec.output.formats;
+    if f.is_empty() {
+        return Err(DatasetError::BadOutput("formats is empty".into()));
+    }
+    if let Some((i, dup)) = f
+        .iter()
+        .enumerate()
+        .find(|(i, x)| f.get(..*i).is_some_and(|p| p.contains(x)))
+    {
+        return Err(DatasetError::BadOutput(format!(
+            "format {dup:?} is listed twice (entry {i})"
+        )));
+    }
+    let wide = f
+        .iter()
+        .any(|x| matches!(x, OutputFormat::ParquetWide | OutputFormat::Arrow));
+    if wide {
+        for c in &spec.channels {
+            if let Some(n) = c.name.as_deref().filter(|n| WIDE_FIXED_COLUMNS.contains(n)) {
+                return Err(wide_name_clash(n));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn wide_name_clash(name: &str) -> DatasetError {
+    DatasetError::BadOutput(format!(
+        "channel name {name:?} is a fixed column of the wide forms ({}); rename the channel",
+        WIDE_FIXED_COLUMNS.join(", ")
+    ))
 }
 
 fn check_gap(what: String, gap: i64) -> Result<()> {

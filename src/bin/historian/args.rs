@@ -54,6 +54,12 @@ pub enum Command {
     Tenants,
     /// Delete a tenant and all its data
     DropTenant(DropTenantArgs),
+    /// Cut an AI training set (spec in TOML) or verify one against its manifest
+    #[command(long_about = DATASET_ABOUT)]
+    Dataset(DatasetArgs),
+    /// Pin a tenant's current version under a name, list pins, or release one
+    #[command(long_about = PIN_ABOUT)]
+    Pin(PinArgs),
     /// Fixed, seeded workloads that report points/s and bytes/point
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -263,6 +269,71 @@ pub struct LossyArgs {
     #[arg(long)]
     pub clear: bool,
     /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+const DATASET_ABOUT: &str = "\
+Cut an AI training set: the channels of a TOML spec resampled onto one time grid,
+cut into windows, labelled, split by time with an embargo and normalised with
+training statistics only, written as .npy tensors and/or Parquet / Arrow IPC with
+a manifest.json that records the spec, the snapshot and a sha256 of every file.
+The spec format is documented in docs/DATASETS.md.
+
+  historian dataset --tenant acme --spec pump.toml --out sets/pump-2026-12
+  historian dataset --tenant acme --spec pump.toml --out sets/again --pin cut-dec
+  historian dataset --verify sets/pump-2026-12
+
+With --pin the set is cut from that pinned snapshot (`historian pin`): rebuilt
+later, after any new, late or overwriting writes, it is byte-identical.
+The output directory must be absent or empty. Exit 2 for a bad spec or flag
+(before any data is read), 3 when --verify finds a damaged or missing file.";
+
+/// `dataset`.
+#[derive(Debug, Args)]
+pub struct DatasetArgs {
+    /// Tenant to read
+    #[arg(long, required_unless_present = "verify")]
+    pub tenant: Option<String>,
+    /// The dataset spec (TOML)
+    #[arg(long, value_name = "FILE", required_unless_present = "verify")]
+    pub spec: Option<PathBuf>,
+    /// Output directory (absent or empty)
+    #[arg(long, value_name = "DIR", required_unless_present = "verify")]
+    pub out: Option<PathBuf>,
+    /// Cut from this pinned snapshot instead of the current data
+    #[arg(long, value_name = "NAME", conflicts_with = "verify")]
+    pub pin: Option<String>,
+    /// Re-check the files of the dataset in DIR against its manifest
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["tenant", "spec", "out"])]
+    pub verify: Option<PathBuf>,
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+const PIN_ABOUT: &str = "\
+Pin a tenant's current version under a name, so that training sets cut from it
+(`historian dataset --pin NAME`) can be rebuilt byte-identically later. Pinning
+flushes the tenant's memtables; the pin is durable and lasts until released.
+
+  historian pin --tenant acme cut-dec        # pin (prints its sequence number)
+  historian pin --tenant acme                # list pins
+  historian pin --tenant acme --release cut-dec";
+
+/// `pin`.
+#[derive(Debug, Args)]
+pub struct PinArgs {
+    /// The tenant
+    #[arg(long)]
+    pub tenant: String,
+    /// Name of the pin to create (omit to list the pins)
+    #[arg(value_name = "NAME", conflicts_with = "release")]
+    pub name: Option<String>,
+    /// Release this pin
+    #[arg(long, value_name = "NAME")]
+    pub release: Option<String>,
+    /// Print JSON
     #[arg(long)]
     pub json: bool,
 }

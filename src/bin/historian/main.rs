@@ -3,7 +3,7 @@
 //! One module per command or concern: [`args`] (clap definitions), [`context`] (data
 //! directory, engine, shared flag parsing), [`error`] (exit statuses), and the
 //! commands: [`import`], [`query`] (`query`, `last`), [`downsample`], [`admin`] (`flush`, `stats`,
-//! `tenants`, `drop-tenant`), [`verify`], [`bench`] and [`demo`].
+//! `tenants`, `drop-tenant`), [`dataset`] (`dataset`, `pin`), [`verify`], [`bench`] and [`demo`].
 //!
 //! Exit statuses: 0 success, 2 bad usage or argument, 3 corruption, 1 anything else;
 //! errors print one line, `historian: <cause>`, on stderr.
@@ -15,6 +15,7 @@ mod bench;
 mod bench_codecs;
 mod bench_query;
 mod context;
+mod dataset;
 mod demo;
 mod downsample;
 mod error;
@@ -91,6 +92,8 @@ fn run(cli: &Cli) -> CliResult {
         Command::Bench(BenchCommand::Downsample(a)) => bench_query::run_downsample(&ctx, a),
         Command::Bench(BenchCommand::Range(a)) => bench_query::run_range(&ctx, a),
         Command::Bench(BenchCommand::Last(a)) => bench_query::run_last(&ctx, a),
+        Command::Dataset(a) => dataset::run_dataset(&ctx, a),
+        Command::Pin(a) => dataset::run_pin(&ctx, a),
         Command::Demo(a) => demo::run(&ctx, a),
     }
 }
