@@ -119,7 +119,10 @@ fn pins_are_named_once_released_durably_and_checked() {
         assert!(matches!(t.release("b"), Err(Error::PinNotFound { .. })));
         let (sel, all) = everything();
         let err = t.pinned_snapshot("b", &sel, all).unwrap_err();
-        assert_eq!(err.to_string(), "tenant \"acme\" has no pinned snapshot \"b\"");
+        assert_eq!(
+            err.to_string(),
+            "tenant \"acme\" has no pinned snapshot \"b\""
+        );
         e.close().unwrap();
     }
     let e = Engine::open("db", opts(&fs)).unwrap();
@@ -157,9 +160,18 @@ fn a_pin_taken_during_writes_holds_exactly_the_writes_up_to_its_seq() {
         for &(seq, m, i) in &acked {
             if seq <= p.seq {
                 let k = key(m).to_string();
-                expected.entry(k).or_default().push((i, (i as f64).to_bits()));
+                expected
+                    .entry(k)
+                    .or_default()
+                    .push((i, (i as f64).to_bits()));
             }
         }
-        assert_eq!(pinned(&t, &p.name), expected, "pin {} at seq {}", p.name, p.seq);
+        assert_eq!(
+            pinned(&t, &p.name),
+            expected,
+            "pin {} at seq {}",
+            p.name,
+            p.seq
+        );
     }
 }

@@ -69,20 +69,10 @@ pub fn resample(
         ts.get(..n).unwrap_or_default(),
         values.get(..n).unwrap_or_default(),
     );
-    let cells = out.values.iter_mut().zip(out.valid.iter_mut());
     match how {
-        Resample::Interpolate(i) => {
-            let mut after = 0usize; // number of points with ts ≤ t
-            for (t, (v, ok)) in axis.times().zip(cells) {
-                while ts.get(after).is_some_and(|&p| p <= t) {
-                    after += 1;
-                }
-                if let Some(x) = interpolate(ts, values, after, t, i, gap_ns) {
-                    (*v, *ok) = (x, true);
-                }
-            }
-        }
+        Resample::Interpolate(i) => interpolate_segments(ts, values, axis, i, gap_ns, &mut out),
         Resample::Aggregate(a) => {
+            let cells = out.values.iter_mut().zip(out.valid.iter_mut());
             let mut at = 0usize; // first point with ts ≥ t
             for (t, (v, ok)) in axis.times().zip(cells) {
                 while ts.get(at).is_some_and(|&p| p < t) {
@@ -102,8 +92,62 @@ pub fn resample(
     out
 }
 
-/// The value at `t`, where `after` points lie at or before `t`.
-fn interpolate(
+/// Interpolation walked segment by segment: for each point `p`, the grid
+/// times in `[ts[p], ts[p + 1])` have `p` as their last point at or before
+/// them and `p + 1` as the first after, so the gap test is made once per
+/// segment and each cell costs a compare and (linear) one division. Gives
+/// exactly [`interpolate_at`] for every cell (tested).
+fn interpolate_segments(
+    ts: &[i64],
+    values: &[f64],
+    axis: GridAxis,
+    how: Interpolation,
+    gap_ns: i64,
+    out: &mut GridColumn,
+) {
+    let mut cells = out
+        .values
+        .iter_mut()
+        .zip(out.valid.iter_mut())
+        .zip(axis.times())
+        .peekable();
+    // Grid times before the first point have no point at or before them.
+    let Some(&first) = ts.first() else { return };
+    while cells.next_if(|(_, t)| *t < first).is_some() {}
+    let mut points = ts.iter().zip(values).peekable();
+    while let Some((&t0, &v0)) = points.next() {
+        let next = points.peek().map(|(&t1, &v1)| (t1, v1));
+        let end = next.map_or(i64::MAX, |(t1, _)| t1);
+        // Linear: the segment's width decides for all its inner cells.
+        let line = next.filter(|&(t1, _)| i128::from(t1) - i128::from(t0) <= i128::from(gap_ns));
+        while let Some(((v, ok), t)) = cells.next_if(|(_, t)| *t < end || next.is_none()) {
+            let x = if t == t0 {
+                Some(v0)
+            } else {
+                match how {
+                    Interpolation::None => None,
+                    Interpolation::Step => {
+                        (i128::from(t) - i128::from(t0) <= i128::from(gap_ns)).then_some(v0)
+                    }
+                    Interpolation::Linear => line.map(|(t1, v1)| {
+                        // 0 < t − t0 < t1 − t0 ≤ gap: both fit in i64, whose
+                        // conversion to f64 rounds as i128's would.
+                        let frac = (t - t0) as f64 / (t1 - t0) as f64;
+                        v0 + (v1 - v0) * frac
+                    }),
+                }
+            };
+            if let Some(x) = x {
+                (*v, *ok) = (x, true);
+            }
+        }
+    }
+}
+
+/// The value at `t`, where `after` points lie at or before `t` (the
+/// per-cell definition; the oracle of `interpolate_segments` in tests).
+#[cfg(test)]
+fn interpolate_at(
     ts: &[i64],
     values: &[f64],
     after: usize,
@@ -128,7 +172,10 @@ fn interpolate(
             if width > i128::from(gap_ns) {
                 return None;
             }
-            let frac = dist(t0, t) as f64 / width as f64;
+            // Both fit in i64 here (0 ≤ t − t0 < width ≤ gap); i64 → f64
+            // rounds the same integers as i128 → f64, at a fraction of the cost.
+            let (d, w) = (i64::try_from(dist(t0, t)).ok()?, i64::try_from(width).ok()?);
+            let frac = d as f64 / w as f64;
             Some(v0 + (v1 - v0) * frac)
         }),
     }
@@ -208,6 +255,37 @@ mod tests {
         assert_eq!(agg(Aggregation::Min)[0], Some(1.0));
         assert_eq!(agg(Aggregation::Max)[0], Some(5.0));
         assert_eq!(agg(Aggregation::Last)[0], Some(3.0));
+    }
+
+    proptest::proptest! {
+        /// The segment walk gives, bit for bit, the per-cell definition.
+        #[test]
+        fn segments_equal_the_per_cell_definition(
+            mut ts in proptest::collection::btree_set(-300i64..300, 0..40),
+            from in -320i64..320,
+            step in 1i64..40,
+            points in 0usize..60,
+            gap in 1i64..120,
+            how in 0u8..3,
+        ) {
+            let ts: Vec<i64> = std::mem::take(&mut ts).into_iter().collect();
+            let values: Vec<f64> = ts.iter().map(|&t| (t as f64 * 0.37).sin() * 100.0).collect();
+            let how = [Interpolation::Step, Interpolation::Linear, Interpolation::None][usize::from(how)];
+            let axis = GridAxis { from_ns: from, step_ns: step, points };
+            let got = resample(&ts, &values, axis, Resample::Interpolate(how), gap);
+            let mut after = 0usize;
+            for (k, t) in axis.times().enumerate() {
+                while ts.get(after).is_some_and(|&p| p <= t) {
+                    after += 1;
+                }
+                let want = interpolate_at(&ts, &values, after, t, how, gap);
+                let have = got.valid[k].then_some(got.values[k]);
+                proptest::prop_assert_eq!(have.map(f64::to_bits), want.map(f64::to_bits), "cell {} at {}", k, t);
+                if want.is_none() {
+                    proptest::prop_assert_eq!(got.values[k].to_bits(), 0f64.to_bits());
+                }
+            }
+        }
     }
 
     #[test]

@@ -67,7 +67,9 @@ fn train_coverage(points: usize, length: usize, windows: &[Window]) -> Vec<u64> 
         .collect()
 }
 
-/// The statistics of every channel (see the invariants).
+/// The statistics of every channel (see the invariants); channels are
+/// independent, so they are computed on scoped threads (each channel's sums
+/// run in grid order whatever the thread count).
 pub(crate) fn stats(
     method: Normalization,
     names: &[String],
@@ -77,58 +79,96 @@ pub(crate) fn stats(
     windows: &[Window],
 ) -> Result<Vec<ChannelStats>> {
     let weight = train_coverage(points, length, windows);
-    let mut out = Vec::with_capacity(columns.len());
-    for (name, col) in names.iter().zip(columns) {
-        let cells = || {
-            weight
-                .iter()
-                .zip(col.values.iter().zip(&col.valid))
-                .filter(|(&w, (_, &ok))| ok && w > 0)
-                .map(|(&w, (&v, _))| (w, v))
-        };
-        let count: u64 = cells().map(|(w, _)| w).sum();
-        let s = if count == 0 {
-            if method != Normalization::None {
-                return Err(DatasetError::NoTrainValues(name.clone()));
-            }
-            ChannelStats {
-                channel: name.clone(),
-                cells: 0,
-                mean: None,
-                std: None,
-                min: None,
-                max: None,
-                offset: 0.0,
-                scale: 1.0,
-            }
-        } else {
-            let n = count as f64;
-            let mean = cells().map(|(w, v)| w as f64 * v).sum::<f64>() / n;
-            let var = cells()
-                .map(|(w, v)| w as f64 * (v - mean) * (v - mean))
-                .sum::<f64>()
-                / n;
-            let min = cells().map(|(_, v)| v).fold(f64::INFINITY, f64::min);
-            let max = cells().map(|(_, v)| v).fold(f64::NEG_INFINITY, f64::max);
-            let std = var.sqrt();
-            let nonzero = |s: f64| if s == 0.0 { 1.0 } else { s };
-            let (offset, scale) = match method {
-                Normalization::None => (0.0, 1.0),
-                Normalization::Zscore => (mean, nonzero(std)),
-                Normalization::Minmax => (min, nonzero(max - min)),
-            };
-            ChannelStats {
-                channel: name.clone(),
-                cells: count,
-                mean: Some(mean),
-                std: Some(std),
-                min: Some(min),
-                max: Some(max),
-                offset,
-                scale,
-            }
-        };
-        out.push(s);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = names.len().div_ceil(threads.max(1)).max(1);
+    let jobs: Vec<(&[String], &[GridColumn])> =
+        names.chunks(per).zip(columns.chunks(per)).collect();
+    let parts: Vec<Vec<Result<ChannelStats>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|&(n, c)| {
+                let weight = &weight;
+                s.spawn(move || {
+                    n.iter()
+                        .zip(c)
+                        .map(|(n, c)| channel(method, n, c, weight))
+                        .collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    vec![Err(DatasetError::BadOutput(
+                        "internal: a statistics thread panicked".into(),
+                    ))]
+                })
+            })
+            .collect()
+    });
+    parts.into_iter().flatten().collect()
+}
+
+/// One channel's statistics: pass 1 count, sum, min and max, pass 2 the
+/// squared deviations, both over the valid train cells in grid order.
+fn channel(
+    method: Normalization,
+    name: &str,
+    col: &GridColumn,
+    weight: &[u64],
+) -> Result<ChannelStats> {
+    let cells = || {
+        weight
+            .iter()
+            .zip(col.values.iter().zip(&col.valid))
+            .filter(|(&w, (_, &ok))| ok && w > 0)
+            .map(|(&w, (&v, _))| (w, v))
+    };
+    let (mut count, mut sum) = (0u64, -0.0f64);
+    let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (w, v) in cells() {
+        count += w;
+        sum += w as f64 * v;
+        min = min.min(v);
+        max = max.max(v);
     }
-    Ok(out)
+    if count == 0 {
+        if method != Normalization::None {
+            return Err(DatasetError::NoTrainValues(name.to_string()));
+        }
+        return Ok(ChannelStats {
+            channel: name.to_string(),
+            cells: 0,
+            mean: None,
+            std: None,
+            min: None,
+            max: None,
+            offset: 0.0,
+            scale: 1.0,
+        });
+    }
+    let n = count as f64;
+    let mean = sum / n;
+    let var = cells()
+        .map(|(w, v)| w as f64 * (v - mean) * (v - mean))
+        .fold(-0.0, |a, b| a + b)
+        / n;
+    let std = var.sqrt();
+    let nonzero = |s: f64| if s == 0.0 { 1.0 } else { s };
+    let (offset, scale) = match method {
+        Normalization::None => (0.0, 1.0),
+        Normalization::Zscore => (mean, nonzero(std)),
+        Normalization::Minmax => (min, nonzero(max - min)),
+    };
+    Ok(ChannelStats {
+        channel: name.to_string(),
+        cells: count,
+        mean: Some(mean),
+        std: Some(std),
+        min: Some(min),
+        max: Some(max),
+        offset,
+        scale,
+    })
 }

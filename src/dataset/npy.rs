@@ -78,7 +78,7 @@ pub struct NpyWriter<W: Write> {
     buf: Vec<u8>,
 }
 
-const CHUNK_BYTES: usize = 1 << 20;
+const CHUNK_BYTES: usize = 1 << 16;
 
 impl<W: Write> NpyWriter<W> {
     /// Writes the header of an array of `dtype` and `shape` to `out`.

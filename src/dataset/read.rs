@@ -81,11 +81,9 @@ pub(crate) fn read(
         step_ns: plan.step_ns,
         points: plan.points,
     };
-    let missing = GridColumn {
-        values: vec![0.0; plan.points],
-        valid: vec![false; plan.points],
-    };
-    let mut columns = vec![missing; plan.channels.len()];
+    // Filled as series are read; a channel whose series has no point in
+    // the range becomes all-missing at the end.
+    let mut columns: Vec<Option<GridColumn>> = vec![None; plan.channels.len()];
     let seq = snap.seq();
     let mut iter = snap.scan();
     let mut cols = Columns::default();
@@ -126,17 +124,26 @@ pub(crate) fn read(
             ) else {
                 continue;
             };
-            *col = resample(
+            *col = Some(resample(
                 &ts,
                 &values,
                 axis,
                 resample_of(c.method, s.value_type),
                 c.max_gap_ns,
-            );
+            ));
             r.value_type = Some(s.value_type);
             r.method = method_name(c.method, Some(s.value_type));
         }
     }
+    let columns = columns
+        .into_iter()
+        .map(|c| {
+            c.unwrap_or_else(|| GridColumn {
+                values: vec![0.0; plan.points],
+                valid: vec![false; plan.points],
+            })
+        })
+        .collect();
     Ok(ReadOut {
         seq,
         channels,

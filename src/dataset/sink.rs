@@ -1,9 +1,14 @@
 //! [`HashedFile`]: an output file that computes its size and sha256 as it
 //! is written, so the manifest's checksums cost no second read.
 //!
+//! Bytes are gathered into 1 MiB chunks; the caller's thread writes each
+//! chunk to the file and hands it to a hashing thread, which returns it for
+//! reuse. sha256 (about 1.5 GB/s with SHA-NI here) then overlaps with
+//! producing the next chunks instead of adding to them.
+//!
 //! Invariants:
-//! 1. Every byte that reaches the file passed through the hasher, in order:
-//!    the entry describes exactly the file's contents.
+//! 1. Every byte that reaches the file passed through the hasher, in order
+//!    (one channel, FIFO): the entry describes exactly the file's contents.
 //! 2. `finish` flushes and syncs the file before it returns its entry, so
 //!    the manifest (written last) never names a file that is not durable.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
@@ -11,19 +16,29 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread::JoinHandle;
 
 use sha2::{Digest, Sha256};
 
 use super::error::{DatasetError, Result};
 use super::manifest::FileEntry;
 
+/// Bytes per chunk handed to the hashing thread.
+const CHUNK: usize = 1 << 20;
+/// Chunks in flight (bounds memory to a few MiB).
+const IN_FLIGHT: usize = 4;
+
 /// A file being written, with its running sha256 and length.
 pub(crate) struct HashedFile {
     path: PathBuf,
     name: String,
     file: File,
-    hasher: Sha256,
     bytes: u64,
+    buf: Vec<u8>,
+    to_hasher: Option<SyncSender<Vec<u8>>>,
+    recycled: Receiver<Vec<u8>>,
+    hasher: Option<JoinHandle<Sha256>>,
 }
 
 impl HashedFile {
@@ -31,12 +46,29 @@ impl HashedFile {
     pub fn create(dir: &Path, name: &str) -> Result<HashedFile> {
         let path = dir.join(name);
         let file = File::create(&path).map_err(|e| DatasetError::io(&path, e))?;
+        let (to_hasher, chunks) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
+        let (give_back, recycled) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT + 1);
+        let hasher = std::thread::Builder::new()
+            .name("dataset-sha256".into())
+            .spawn(move || {
+                let mut h = Sha256::new();
+                for chunk in chunks {
+                    h.update(&chunk);
+                    // The writer may be gone (error path): nothing to return then.
+                    let _ = give_back.try_send(chunk);
+                }
+                h
+            })
+            .map_err(|e| DatasetError::io(&path, e))?;
         Ok(HashedFile {
             path,
             name: name.to_string(),
             file,
-            hasher: Sha256::new(),
             bytes: 0,
+            buf: Vec::with_capacity(CHUNK),
+            to_hasher: Some(to_hasher),
+            recycled,
+            hasher: Some(hasher),
         })
     }
 
@@ -44,17 +76,57 @@ impl HashedFile {
         &self.path
     }
 
+    /// Writes the gathered chunk to the file and hands it to the hasher.
+    fn flush_chunk(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.file.write_all(&self.buf)?;
+        self.bytes += self.buf.len() as u64;
+        let mut next = self.recycled.try_recv().unwrap_or_default();
+        next.clear();
+        next.reserve(CHUNK);
+        let full = std::mem::replace(&mut self.buf, next);
+        match &self.to_hasher {
+            Some(tx) => tx
+                .send(full)
+                .map_err(|_| io::Error::other("the sha256 thread stopped")),
+            None => Err(io::Error::other("file already finished")),
+        }
+    }
+
     /// Syncs the file and returns its manifest entry.
     pub fn finish(mut self) -> Result<FileEntry> {
+        let path = self.path.clone();
+        let io_err = |e| DatasetError::io(&path, e);
+        self.flush_chunk().map_err(io_err)?;
         self.file
             .flush()
             .and_then(|()| self.file.sync_all())
-            .map_err(|e| DatasetError::io(&self.path, e))?;
+            .map_err(io_err)?;
+        drop(self.to_hasher.take());
+        let digest = self
+            .hasher
+            .take()
+            .map(|h| h.join())
+            .and_then(Result::ok)
+            .ok_or_else(|| io_err(io::Error::other("the sha256 thread panicked")))?
+            .finalize();
         Ok(FileEntry {
-            name: self.name,
+            name: std::mem::take(&mut self.name),
             bytes: self.bytes,
-            sha256: hex(&self.hasher.finalize()),
+            sha256: hex(&digest),
         })
+    }
+}
+
+impl Drop for HashedFile {
+    fn drop(&mut self) {
+        // Close the channel so the thread ends, then reap it.
+        drop(self.to_hasher.take());
+        if let Some(h) = self.hasher.take() {
+            let _ = h.join();
+        }
     }
 }
 
@@ -73,16 +145,20 @@ pub(crate) fn hex(digest: &[u8]) -> String {
 }
 
 impl Write for HashedFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
-        let written = buf.get(..n).unwrap_or_default();
-        self.hasher.update(written);
-        self.bytes += n as u64;
-        Ok(n)
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let room = CHUNK.saturating_sub(self.buf.len()).max(1);
+        let take = data.get(..room.min(data.len())).unwrap_or(data);
+        self.buf.extend_from_slice(take);
+        if self.buf.len() >= CHUNK {
+            self.flush_chunk()?;
+        }
+        Ok(take.len())
     }
 
+    /// Gathered bytes stay until a chunk is full or `finish`: the file's
+    /// readers only look at it after the manifest is written.
     fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
+        Ok(())
     }
 }
 
@@ -95,14 +171,22 @@ mod tests {
     fn the_entry_matches_a_hash_of_the_file_read_back() {
         let dir = std::env::temp_dir().join(format!("historian-sink-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
+        // Several chunks, written in pieces that straddle chunk boundaries.
         let mut f = HashedFile::create(&dir, "a.bin").unwrap();
-        for i in 0..1000u32 {
-            f.write_all(&i.to_le_bytes()).unwrap();
+        let piece: Vec<u8> = (0..77_777u32).map(|i| (i * 31 % 251) as u8).collect();
+        for _ in 0..50 {
+            f.write_all(&piece).unwrap();
         }
         let e = f.finish().unwrap();
         let (bytes, sha) = super::super::manifest::hash_file(&dir.join("a.bin")).unwrap();
         assert_eq!((e.bytes, e.sha256), (bytes, sha));
-        assert_eq!(bytes, 4000);
+        assert_eq!(bytes, 50 * 77_777);
+        assert!(bytes > 3 * CHUNK as u64);
+        let empty = HashedFile::create(&dir, "b.bin").unwrap().finish().unwrap();
+        assert_eq!(
+            empty.sha256,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

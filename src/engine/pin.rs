@@ -50,7 +50,10 @@ pub const MAX_PIN_NAME_LEN: usize = 128;
 /// letter or digit (it appears in file names, URLs and shell commands).
 fn check_pin_name(name: &str) -> Result<()> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-');
-    let starts_ok = name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    let starts_ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
     if !starts_ok || name.len() > MAX_PIN_NAME_LEN || !name.chars().all(ok_char) {
         return Err(Error::invalid(
             "pin name",

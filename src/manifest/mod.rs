@@ -227,7 +227,10 @@ fn decode_body(body: &[u8], version: u16) -> Result<Manifest, DecodeError> {
 
 /// The pins of a v3 body: names strictly ascending, segment ids ascending
 /// and live (invariant 6).
-fn decode_pins(c: &mut Cursor<'_>, segments: &[SegmentEntry]) -> Result<Vec<PinEntry>, DecodeError> {
+fn decode_pins(
+    c: &mut Cursor<'_>,
+    segments: &[SegmentEntry],
+) -> Result<Vec<PinEntry>, DecodeError> {
     let n = c.count(2 + 8 + 4)?;
     let mut pins: Vec<PinEntry> = Vec::with_capacity(n);
     for _ in 0..n {
