@@ -11,6 +11,13 @@
 #   bench/peers/run.sh --only historian,pcodec --repeat 5
 #   bench/peers/run.sh --queries downsample,last        # a subset of the queries
 #   bench/peers/run.sh --no-queries                     # bytes and decode only
+#   PEERS_DATASET=only bench/peers/run.sh               # the dataset step alone
+#
+# Then the dataset step (issue 5): the training set of dataset_tiled.toml built by
+# `historian dataset` and by DuckDB + NumPy (dataset_peer.py) from the same 50 M
+# points, both timed, their tensors compared. PEERS_DATASET=0 skips it, =only runs
+# it alone; DATASET_WORK=DIR keeps its files (data, both sets) in DIR. Without the
+# `historian dataset` command, only the DuckDB + NumPy side runs (with a message).
 #
 # Creates (or reuses) a virtual environment in $PEERS_VENV (default bench/peers/.venv)
 # and installs the pinned packages from PyPI, builds historian --release, then runs
@@ -56,8 +63,82 @@ fi
 
 out="${PEERS_OUT:-$here/out}"
 mkdir -p "$out"
-exec "$venv/bin/python" "$here/peers.py" \
-    --data "$skab" \
-    --historian "$repo/target/release/historian" \
-    --json "$out/peers.json" --md "$out/peers.md" \
-    "$@"
+dataset="${PEERS_DATASET:-1}"
+if [ "$dataset" != only ]; then
+    "$venv/bin/python" "$here/peers.py" \
+        --data "$skab" \
+        --historian "$repo/target/release/historian" \
+        --json "$out/peers.json" --md "$out/peers.md" \
+        "$@"
+fi
+if [ "$dataset" = 0 ]; then
+    exit 0
+fi
+
+# The dataset step (README.md, "Dataset build"): prepare the data (not timed), then
+# DATASET_REPEAT (default 3) rounds of historian's build and DuckDB + NumPy's build,
+# the peer's tensors compared with historian's; the table goes to stdout and, with the
+# JSON lines of every build, to $PEERS_OUT/dataset*.
+py="$venv/bin/python"
+peer="$here/dataset_peer.py"
+spec="$here/dataset_tiled.toml"
+if [ -n "${DATASET_WORK:-}" ]; then
+    ds_work="$DATASET_WORK"
+    rm -rf "$ds_work/historian-set" "$ds_work/peer-set"
+    mkdir -p "$ds_work"
+else
+    ds_work="$(mktemp -d "${TMPDIR:-/tmp}/historian-dataset-XXXXXX")"
+    trap 'rm -rf "$ds_work"' EXIT
+fi
+# A private copy, so a concurrent `cargo build` cannot swap the binary mid-run.
+hbin="$ds_work/historian-bin"
+cp "$repo/target/release/historian" "$hbin"
+repeat="${DATASET_REPEAT:-3}"
+echo "dataset step: preparing the tiled data in $ds_work" >&2
+have_cli=0
+if "$hbin" dataset --help >/dev/null 2>&1; then
+    have_cli=1
+    "$py" "$peer" prepare --data "$skab" --work "$ds_work" --historian "$hbin" --spec "$spec" \
+        >"$out/dataset-prepare.json"
+else
+    echo "skipped: the historian side of the dataset step (\`historian dataset --help\` fails: the command does not exist yet)" >&2
+    "$py" "$peer" prepare --data "$skab" --work "$ds_work" --spec "$spec" >"$out/dataset-prepare.json"
+fi
+# Rounds of both builds, historian first in odd rounds and DuckDB + NumPy first in
+# even ones; each build's previous output is deleted just before it runs. (On this VM
+# writing into memory just freed is several times faster than into memory untouched
+# for a while, which penalises whichever build runs second: best of the rounds.) The
+# last peer build is compared with historian's set (the same bytes in every round).
+: >"$out/dataset-historian.jsonl"
+: >"$out/dataset-peer.jsonl"
+build_historian() {
+    echo "dataset step: round $1/$repeat: historian dataset" >&2
+    rm -rf "$ds_work/historian-set"
+    "$hbin" --data-dir "$ds_work/historian-data" dataset --tenant skab --spec "$spec" \
+        --out "$ds_work/historian-set" --json | tail -n 1 >>"$out/dataset-historian.jsonl"
+}
+build_peer() {
+    local compare=() note=""
+    if [ "$have_cli" = 1 ] && [ "$1" = "$repeat" ] && [ -f "$ds_work/historian-set/manifest.json" ]; then
+        compare=(--compare "$ds_work/historian-set")
+        note=", then the comparison"
+    fi
+    echo "dataset step: round $1/$repeat: DuckDB + NumPy$note" >&2
+    rm -rf "$ds_work/peer-set"
+    "$py" "$peer" build --parquet "$ds_work/tiled.parquet" --spec "$spec" --out "$ds_work/peer-set" \
+        "${compare[@]}" >>"$out/dataset-peer.jsonl"
+}
+for round in $(seq 1 "$repeat"); do
+    if [ "$have_cli" = 1 ] && [ $((round % 2)) = 1 ]; then
+        build_historian "$round"
+        build_peer "$round"
+    else
+        build_peer "$round"
+        if [ "$have_cli" = 1 ]; then
+            build_historian "$round"
+        fi
+    fi
+done
+"$py" "$peer" summary --prepare "$out/dataset-prepare.json" --peer "$out/dataset-peer.jsonl" \
+    --historian "$out/dataset-historian.jsonl" --historian-dir "$ds_work/historian-set" \
+    --md "$out/dataset.md"
