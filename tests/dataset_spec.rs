@@ -255,12 +255,18 @@ fn splits_and_labels_that_cannot_work_are_refused() {
     l.events = LabelSpec::events(&[(0, 1)], LabelReduce::Any).events;
     assert!(matches!(
         refused(good().with_labels(l)),
-        E::BadLabelSource("both")
+        E::BadLabelSource("several")
+    ));
+    let mut l = LabelSpec::series("lab", LabelReduce::Any);
+    l.events_series = Some("maintenance".into());
+    assert!(matches!(
+        refused(good().with_labels(l)),
+        E::BadLabelSource("several")
     ));
     let l = LabelSpec::events(&[], LabelReduce::Any);
     assert!(matches!(
         refused(good().with_labels(l)),
-        E::BadLabelSource("neither")
+        E::BadLabelSource("none")
     ));
     let l = LabelSpec::events(&[(0, S), (5 * S, 5 * S)], LabelReduce::Any);
     assert!(matches!(

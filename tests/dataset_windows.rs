@@ -174,6 +174,41 @@ fn labels_from_event_ranges() {
     assert_eq!(ones, [4, 6, 8]);
 }
 
+/// Events stored as a state series give the labels of the same ranges given
+/// in the spec, including an event switched on before the grid starts (the
+/// series is read from the start) and one left on at the end.
+#[test]
+fn labels_from_an_events_series_equal_the_same_events_in_the_spec() {
+    let (_d, _e, t) = labelled();
+    // On at -30 s (before the grid), off at 1 s; on at 7 s, still on at 8 s
+    // (merged), off at 12 s; on at 17 s for good.
+    let states: Vec<(i64, Value)> = [(-30, 1), (1, 0), (7, 1), (8, 1), (12, 0), (17, 1)]
+        .iter()
+        .map(|&(k, v)| (k * S, Value::Bool(v == 1)))
+        .collect();
+    write(&t, "maintenance", &states);
+    let ranges = [(-30 * S, S), (7 * S, 12 * S), (17 * S, i64::MAX)];
+    for r in [LabelReduce::Any, LabelReduce::All, LabelReduce::Last] {
+        let from_series = labels(&t, LabelSpec::events_series("maintenance", r), 0);
+        let from_spec = labels(&t, LabelSpec::events(&ranges, r), 0);
+        assert_eq!(from_series, from_spec, "{r:?}");
+    }
+    let any = labels(
+        &t,
+        LabelSpec::events_series("maintenance", LabelReduce::Any),
+        0,
+    );
+    let ones: Vec<usize> = any.iter().filter(|(_, l)| *l == 1.0).map(|w| w.0).collect();
+    assert_eq!(ones, [0, 4, 6, 8, 10, 14, 16]);
+    // A selector matching no series is refused like any label series.
+    let spec = DatasetSpec::new(0, 20 * S, S)
+        .with_channel(exact_x())
+        .with_windows(WindowSpec::new(4))
+        .with_labels(LabelSpec::events_series("nope", LabelReduce::Any));
+    let err = Dataset::cut(&t, &spec).unwrap_err();
+    assert!(err.to_string().contains("matches no series"), "{err}");
+}
+
 #[test]
 fn split_by_fractions_with_an_embargo() {
     let (_d, e) = engine();

@@ -147,8 +147,12 @@ impl Dataset {
         let plan = validate::plan(spec)?;
         let read = read::read(tenant, &plan, opts.pin, opts.progress)?;
         let points = read.label_points.as_ref();
+        let input = plan
+            .label
+            .as_ref()
+            .map(|l| (l.reduce, labels::LabelInput::new(l, points)));
         let cut = window::cut(&plan, &read.columns, |a, b| {
-            plan.label.as_ref().map(|l| labels::label(l, points, a, b))
+            input.as_ref().map(|(reduce, i)| i.label(*reduce, a, b))
         });
         if cut.counts.first().is_none_or(|c| c.windows == 0) {
             return Err(DatasetError::NoTrainWindows);
@@ -232,7 +236,16 @@ impl Dataset {
         check_out_dir(dir)?;
         std::fs::create_dir_all(dir).map_err(|e| DatasetError::io(dir, e))?;
         let jobs = self.file_jobs();
-        let norm = self.normalised_columns();
+        // The long form reads cells one by one; the others copy slices of
+        // normalised columns (one grid's worth of f64 per channel).
+        let slices = jobs
+            .iter()
+            .any(|j| matches!(j, FileJob::Npy(..) | FileJob::ParquetWide | FileJob::Arrow));
+        let norm = if slices {
+            self.normalised_columns()
+        } else {
+            Vec::new()
+        };
         let mut files = Vec::with_capacity(jobs.len());
         for (done, job) in jobs.iter().enumerate() {
             if let Some(p) = progress {

@@ -89,8 +89,9 @@ pub enum DatasetError {
     /// Labels over the horizon need a horizon.
     #[error("labels over the horizon need windows.horizon > 0")]
     HorizonLabelsWithoutHorizon,
-    /// The label spec names neither or both of a series and events.
-    #[error("labels: give either a series or events, not {0}")]
+    /// The label spec names none or several of a series, events and an
+    /// events series.
+    #[error("labels: give exactly one of series, events and events_series, not {0}")]
     BadLabelSource(&'static str),
     /// An event range is empty.
     #[error("label event {index}: from {from} is not before to {to}")]

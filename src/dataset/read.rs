@@ -175,7 +175,10 @@ fn resolve_all(keys: &[SeriesKey], plan: &Plan) -> Result<(Vec<ResolvedChannel>,
     }
     let mut has_label = false;
     if let Some(l) = &plan.label {
-        if let LabelSource::Series { select, selector } = &l.source {
+        if let LabelSource::Series {
+            select, selector, ..
+        } = &l.source
+        {
             let key = resolve(keys, selector, select, "label series")?;
             uses.entry(key.clone()).or_default().push(Use::Label);
             has_label = true;

@@ -29,6 +29,7 @@
 //!
 //! [labels]
 //! series = 'anomaly{file="valve1_0"}'  # or events = [{ from = "...", to = "..." }]
+//!                                   # or events_series = 'maintenance{machine="m1"}'
 //! reduce = "any"                    # any | all | last
 //! over = "window"                   # window | horizon
 //!
@@ -291,6 +292,11 @@ pub struct LabelSpec {
     pub series: Option<String>,
     #[serde(default)]
     pub events: Vec<EventRange>,
+    /// A selector matching exactly one state series (maintenance, faults):
+    /// each point's value holds until the next point, non-zero meaning an
+    /// event is in force; read from the start of the tenant's data.
+    #[serde(default)]
+    pub events_series: Option<String>,
     #[serde(default)]
     pub reduce: LabelReduce,
     #[serde(default)]
@@ -303,6 +309,18 @@ impl LabelSpec {
         LabelSpec {
             series: Some(selector.into()),
             events: Vec::new(),
+            events_series: None,
+            reduce,
+            over: LabelSpan::Window,
+        }
+    }
+
+    /// Labels from the events of the one state series `selector` matches.
+    pub fn events_series(selector: impl Into<String>, reduce: LabelReduce) -> Self {
+        LabelSpec {
+            series: None,
+            events: Vec::new(),
+            events_series: Some(selector.into()),
             reduce,
             over: LabelSpan::Window,
         }
@@ -318,6 +336,7 @@ impl LabelSpec {
         LabelSpec {
             series: None,
             events: events.collect(),
+            events_series: None,
             reduce,
             over: LabelSpan::Window,
         }

@@ -51,9 +51,12 @@ pub(crate) struct ChannelPlan {
 /// Where labels come from, checked.
 #[derive(Clone, Debug)]
 pub(crate) enum LabelSource {
+    /// A label series; with `states`, an events series: each point's value
+    /// holds until the next point, non-zero meaning an event is in force.
     Series {
         select: String,
         selector: Selector,
+        states: bool,
     },
     /// `[from, to)` ranges, each non-empty.
     Events(Vec<(i64, i64)>),
@@ -292,18 +295,34 @@ fn label_plan(spec: &DatasetSpec, horizon: usize) -> Result<Option<LabelPlan>> {
     if l.over == LabelSpan::Horizon && horizon == 0 {
         return Err(DatasetError::HorizonLabelsWithoutHorizon);
     }
-    let source = match (&l.series, l.events.is_empty()) {
-        (Some(_), false) => return Err(DatasetError::BadLabelSource("both")),
-        (None, true) => return Err(DatasetError::BadLabelSource("neither")),
-        (Some(s), true) => LabelSource::Series {
+    let given = [
+        l.series.is_some(),
+        !l.events.is_empty(),
+        l.events_series.is_some(),
+    ];
+    let count = given.iter().filter(|&&g| g).count();
+    if count != 1 {
+        return Err(DatasetError::BadLabelSource(if count == 0 {
+            "none"
+        } else {
+            "several"
+        }));
+    }
+    let series = |s: &String, states: bool| -> Result<LabelSource> {
+        Ok(LabelSource::Series {
             select: s.clone(),
             selector: Selector::parse(s).map_err(|e| DatasetError::BadSelector {
                 what: "label series".to_string(),
                 selector: s.clone(),
                 source: Box::new(e),
             })?,
-        },
-        (None, false) => {
+            states,
+        })
+    };
+    let source = match (&l.series, &l.events_series) {
+        (Some(s), _) => series(s, false)?,
+        (None, Some(s)) => series(s, true)?,
+        (None, None) => {
             let mut ranges = Vec::with_capacity(l.events.len());
             for (index, e) in l.events.iter().enumerate() {
                 if e.from_ns >= e.to_ns {
@@ -384,7 +403,20 @@ fn read_range(plan: &Plan) -> TimeRange {
         .unwrap_or(0);
     let t_last = i128::from(plan.time_of(plan.points.saturating_sub(1)));
     let grid_end = i128::from(plan.time_of(plan.points));
-    let first = i128::from(plan.from_ns) - i128::from(gap);
+    // An events series must be read from the start, so that the state in
+    // force when the grid begins is known.
+    let states = matches!(
+        &plan.label,
+        Some(LabelPlan {
+            source: LabelSource::Series { states: true, .. },
+            ..
+        })
+    );
+    let first = if states {
+        i128::from(i64::MIN)
+    } else {
+        i128::from(plan.from_ns) - i128::from(gap)
+    };
     let last = (t_last + i128::from(gap)).max(grid_end - 1);
     let clamp = |v: i128| i64::try_from(v.clamp(i64::MIN.into(), i64::MAX.into()));
     let first = clamp(first).unwrap_or(i64::MIN);
