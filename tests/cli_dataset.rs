@@ -59,6 +59,14 @@ fn import(env: &Env, name: &str, text: &str) {
     env.ok(&["import", "--tenant", "t", "--time-format", "epoch_ns", &f]);
 }
 
+/// `dataset` of tenant `t` with `spec` into `out`, expecting success.
+fn dataset(env: &Env, spec: &str, out: &Path, extra: &[&str]) -> String {
+    let out = out.to_str().unwrap();
+    let mut args = vec!["dataset", "--tenant", "t", "--spec", spec, "--out", out];
+    args.extend_from_slice(extra);
+    env.ok(&args)
+}
+
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     fs::read_dir(dir)
         .unwrap()
@@ -85,18 +93,7 @@ fn dataset_pin_and_verify_end_to_end() {
     assert_eq!(v["pins"][0]["points"], 196);
 
     let a = env.path("a");
-    let out = env.ok(&[
-        "dataset",
-        "--tenant",
-        "t",
-        "--spec",
-        &spec,
-        "--out",
-        a.to_str().unwrap(),
-        "--pin",
-        "cut-1",
-        "--json",
-    ]);
+    let out = dataset(&env, &spec, &a, &["--pin", "cut-1", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["pin"], "cut-1");
     assert_eq!(v["source_points"], 196);
@@ -110,28 +107,10 @@ fn dataset_pin_and_verify_end_to_end() {
     import(&env, "late.csv", &csv(20, 120, 3.0));
     env.ok(&["flush"]);
     let b = env.path("b");
-    env.ok(&[
-        "dataset",
-        "--tenant",
-        "t",
-        "--spec",
-        &spec,
-        "--out",
-        b.to_str().unwrap(),
-        "--pin",
-        "cut-1",
-    ]);
+    dataset(&env, &spec, &b, &["--pin", "cut-1"]);
     assert_eq!(files(&b), first);
     let c = env.path("c");
-    let text = env.ok(&[
-        "dataset",
-        "--tenant",
-        "t",
-        "--spec",
-        &spec,
-        "--out",
-        c.to_str().unwrap(),
-    ]);
+    let text = dataset(&env, &spec, &c, &[]);
     assert!(text.contains("source points"), "{text}");
     assert_ne!(files(&c)["X_train.npy"], first["X_train.npy"]);
 

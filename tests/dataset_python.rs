@@ -58,17 +58,7 @@ use historian::Tenant;
 
 const MS: i64 = 1_000_000;
 const TAG: &str = "valve1_2";
-/// The CSV's sensor columns, in order after `datetime`; `anomaly` follows.
-const SENSORS: [&str; 8] = [
-    "Accelerometer1RMS",
-    "Accelerometer2RMS",
-    "Current",
-    "Pressure",
-    "Temperature",
-    "Thermocouple",
-    "Voltage",
-    "Volume Flow RateRMS",
-];
+const SENSORS: [&str; 8] = dataset_support::SKAB_SENSORS;
 
 fn selector(name: &str) -> String {
     format!(r#"{{__name__="{name}",file="{TAG}"}}"#)

@@ -19,16 +19,7 @@ use historian::dataset::{
 };
 use historian::text::time::{parse_timestamp, Timezone};
 
-const SENSORS: [&str; 8] = [
-    "Accelerometer1RMS",
-    "Accelerometer2RMS",
-    "Current",
-    "Pressure",
-    "Temperature",
-    "Thermocouple",
-    "Voltage",
-    "Volume Flow RateRMS",
-];
+const SENSORS: [&str; 8] = dataset_support::SKAB_SENSORS;
 
 fn csv_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/skab/valve1/0.csv")

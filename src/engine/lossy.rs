@@ -15,7 +15,7 @@ use crate::catalog::Selector;
 use crate::codec::lossy::Lossy;
 use crate::engine::Tenant;
 use crate::error::{Error, Result};
-use crate::manifest::{write_manifest, LossyRule};
+use crate::manifest::{write_manifest, LossyRule, Manifest};
 use crate::model::SeriesKey;
 
 impl Tenant {
@@ -42,11 +42,19 @@ impl Tenant {
                 lossy,
             });
         }
+        self.commit_manifest(manifest, on_disk)
+    }
+
+    /// Makes `manifest` (edited from the current one under the flush lock,
+    /// which the caller holds) the tenant's: next generation, tenant
+    /// directory created if it is not on disk yet, written durably
+    /// (`write_manifest`), then installed in the state.
+    pub(crate) fn commit_manifest(&self, mut manifest: Manifest, on_disk: bool) -> Result<()> {
         manifest.generation += 1;
         if !on_disk {
-            engine.create_tenant_dir(&self.inner.dir)?;
+            self.engine.create_tenant_dir(&self.inner.dir)?;
         }
-        write_manifest(engine.vfs.as_ref(), &self.inner.dir, &manifest)?;
+        write_manifest(self.engine.vfs.as_ref(), &self.inner.dir, &manifest)?;
         let mut st = self.inner.write();
         st.manifest = manifest;
         st.on_disk = true;

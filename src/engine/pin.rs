@@ -29,7 +29,7 @@
 
 use super::Tenant;
 use crate::error::{Error, Result};
-use crate::manifest::{write_manifest, PinEntry};
+use crate::manifest::PinEntry;
 
 /// What a pinned snapshot is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,14 +100,7 @@ impl Tenant {
         };
         let at = manifest.pins.partition_point(|p| p.name.as_str() < name);
         manifest.pins.insert(at, entry);
-        manifest.generation += 1;
-        if !on_disk {
-            engine.create_tenant_dir(&self.inner.dir)?;
-        }
-        write_manifest(engine.vfs.as_ref(), &self.inner.dir, &manifest)?;
-        let mut st = self.inner.write();
-        st.manifest = manifest;
-        st.on_disk = true;
+        self.commit_manifest(manifest, on_disk)?;
         Ok(info)
     }
 
@@ -116,16 +109,16 @@ impl Tenant {
     pub fn release(&self, name: &str) -> Result<()> {
         let engine = &self.engine;
         let _flush = engine.lock_flush();
-        let mut manifest = self.inner.read().manifest.clone();
+        let (mut manifest, on_disk) = {
+            let st = self.inner.read();
+            (st.manifest.clone(), st.on_disk)
+        };
         let before = manifest.pins.len();
         manifest.pins.retain(|p| p.name != name);
         if manifest.pins.len() == before {
             return Err(self.pin_error(name, false));
         }
-        manifest.generation += 1;
-        write_manifest(engine.vfs.as_ref(), &self.inner.dir, &manifest)?;
-        self.inner.write().manifest = manifest;
-        Ok(())
+        self.commit_manifest(manifest, on_disk)
     }
 
     /// The tenant's pins, in name order.

@@ -10,6 +10,19 @@ use historian::{Durability, Engine, Options, SeriesKey, Tenant, Value, WriteBatc
 /// 1 s in ns.
 pub const S: i64 = 1_000_000_000;
 
+/// The sensor columns of a SKAB CSV, in order after `datetime`; `anomaly`
+/// and `changepoint` follow.
+pub const SKAB_SENSORS: [&str; 8] = [
+    "Accelerometer1RMS",
+    "Accelerometer2RMS",
+    "Current",
+    "Pressure",
+    "Temperature",
+    "Thermocouple",
+    "Voltage",
+    "Volume Flow RateRMS",
+];
+
 /// An engine in a fresh temporary directory (no fsync: tests only).
 pub fn engine() -> (tempfile::TempDir, Engine) {
     let dir = tempfile::tempdir().unwrap();
