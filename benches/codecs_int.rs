@@ -128,10 +128,19 @@ fn ts_shapes() -> Vec<(&'static str, Vec<i64>)> {
             t
         })
         .collect();
+    // SKAB's clock: 1 s, with about one gap in twenty stretched to 2 s.
+    let mut t = t0;
+    let holes = (0..BLOCK_LEN)
+        .map(|_| {
+            t += if r().is_multiple_of(20) { 2 * SEC } else { SEC };
+            t
+        })
+        .collect();
     vec![
         ("regular_1s", regular),
         ("jitter_2ms", jitter),
         ("gaps_1h", gaps),
+        ("holes_5pct", holes),
     ]
 }
 

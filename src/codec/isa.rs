@@ -13,7 +13,7 @@
 //! 2. Code compiled for AVX2 or AVX-512 runs only after
 //!    `is_x86_feature_detected!` confirmed every feature it was compiled with:
 //!    [`run_avx2`] and [`run_avx512`] check it themselves, whatever level
-//!    the caller asked for. This is the module's only `unsafe`, audited in
+//!    the caller asked for. This and [`prefetch`] are the module's only `unsafe`, audited in
 //!    UNSAFE.md.
 //! 3. The level is detected once per process; a thread may lower (never raise)
 //!    it for the calls it makes ([`with_level`]), for tests and benchmarks.
@@ -159,6 +159,24 @@ pub fn run_avx512<R>(f: impl FnOnce() -> R) -> R {
         return unsafe { avx512(f) };
     }
     f()
+}
+
+/// Asks the CPU to start loading `bytes` into its caches, one hint per
+/// 64-byte line, and returns at once. A hint only: it never faults, changes no
+/// value and may be dropped, so callers issue it for data they will read soon
+/// (the next block) while they work on the current one.
+#[inline]
+pub fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in bytes.chunks(64) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch reads no memory architecturally and cannot
+        // fault, whatever the address; SSE, which it needs, is part of
+        // baseline x86-64.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -43,12 +43,18 @@ impl Tenant {
         let mut buf = BlockBuf::default();
         for seg in segments.iter() {
             let rounds = seg.series().iter().map(|s| s.blocks.len()).max();
-            for k in 0..rounds.unwrap_or(0) {
-                for ss in seg.series() {
-                    let Some(b) = ss.blocks.get(k) else { continue };
-                    seg.decode_block_into(ss, b, &mut buf)?;
-                    t.add(ss.value_type, &buf);
+            let order = (0..rounds.unwrap_or(0)).flat_map(|k| {
+                seg.series()
+                    .iter()
+                    .filter_map(move |ss| Some((ss, ss.blocks.get(k)?)))
+            });
+            let mut order = order.peekable();
+            while let Some((ss, b)) = order.next() {
+                if let Some((_, next)) = order.peek() {
+                    seg.prefetch_block(next);
                 }
+                seg.decode_block_into(ss, b, &mut buf)?;
+                t.add(ss.value_type, &buf);
             }
         }
         Ok(t)

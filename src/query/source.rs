@@ -134,6 +134,14 @@ impl<'a> SeriesSources<'a> {
             let Some(series) = seg.find(&s.key) else {
                 continue;
             };
+            // Two probes rule out a segment the range misses, before a
+            // binary search that would walk a cold block index.
+            let (Some(head), Some(tail)) = (series.blocks.first(), series.blocks.last()) else {
+                continue;
+            };
+            if head.ts_min > range.last() || tail.ts_max < range.first() {
+                continue;
+            }
             let start = series.blocks.partition_point(|b| b.ts_max < range.first());
             let blocks = series.blocks.get(start..).unwrap_or_default();
             for meta in blocks.iter().take_while(|b| b.ts_min <= range.last()) {
@@ -201,6 +209,9 @@ impl<'a> SeriesSources<'a> {
     /// Hands every point of the series in the range to `v`, run by run.
     pub fn visit(&self, bufs: &mut ReadBufs, v: &mut impl Visitor) -> Result<()> {
         let mut rest = self.placed.as_slice();
+        if let Some(Source::Block { seg, meta, .. }) = rest.get(1).map(|p| &p.src) {
+            seg.prefetch_block(meta);
+        }
         while let Some(head) = rest.first() {
             let mut end = head.last;
             let mut n = 1;
@@ -210,6 +221,15 @@ impl<'a> SeriesSources<'a> {
             }
             let (run, tail) = rest.split_at(n);
             rest = tail;
+            // Start loading what the next runs read while this one decodes:
+            // the block after next, and the shared timestamps of the next
+            // (whose header was loaded the same way one run ago).
+            if let Some(Source::Block { seg, meta, .. }) = rest.get(1).map(|p| &p.src) {
+                seg.prefetch_block(meta);
+            }
+            if let Some(Source::Block { seg, meta, .. }) = rest.first().map(|p| &p.src) {
+                seg.prefetch_shared_ts(meta);
+            }
             match run {
                 [one] => self.visit_one(one, bufs, v)?,
                 _ => self.visit_merged(run, bufs, v)?,

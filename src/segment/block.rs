@@ -160,6 +160,25 @@ pub struct BlockLayout<'a> {
     pub quality: Option<(&'a [u8], u64)>,
 }
 
+/// The file range of the timestamp section the block at `offset` shares with
+/// an earlier block, read from its header without checking anything (for a
+/// prefetch hint only: a damaged header gives None or a wrong range, and the
+/// decode that follows reports it).
+pub fn shared_ts_span(file: &[u8], offset: u64) -> Option<std::ops::Range<usize>> {
+    let head = file.get(offset as usize..)?;
+    let mut c = Cursor::new(head, offset);
+    if c.u8().ok()? & FLAG_SHARED_TS == 0 {
+        return None;
+    }
+    c.u8().ok()?;
+    c.uvarint().ok()?;
+    let back = c.uvarint().ok()?;
+    let len = c.uvarint().ok()?;
+    let at = offset.checked_sub(back)?;
+    let end = at.checked_add(len)?.min(offset);
+    Some(usize::try_from(at).ok()?..usize::try_from(end).ok()?)
+}
+
 /// Checks the crc and parses the header of the block at `offset..offset+len`
 /// of `file`.
 pub fn parse_block<'a>(

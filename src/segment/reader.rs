@@ -196,6 +196,33 @@ impl Segment {
             .map_err(|e| e.into_error(&self.path))
     }
 
+    /// Hints the CPU to start loading a block's bytes, so that reading it
+    /// next does not wait on memory. Decoders call it for the block they
+    /// visit next; a block outside the file is ignored (decoding reports it).
+    pub fn prefetch_block(&self, block: &BlockMeta) {
+        let bytes = (*self.map).as_ref();
+        let start = usize::try_from(block.offset).unwrap_or(usize::MAX);
+        let end = start.saturating_add(block.len as usize);
+        if let Some(b) = bytes.get(start..end) {
+            crate::codec::isa::prefetch(b);
+        }
+    }
+
+    /// As [`Segment::prefetch_block`] for the timestamp section a v2 block
+    /// shares with an earlier block (often another series' block, far away
+    /// in the file). It reads the block's header, so call it once the block
+    /// itself was prefetched a while before.
+    pub fn prefetch_shared_ts(&self, block: &BlockMeta) {
+        if self.version == 1 {
+            return;
+        }
+        let bytes = (*self.map).as_ref();
+        let span = super::block::shared_ts_span(bytes, block.offset);
+        if let Some(b) = span.and_then(|r| bytes.get(r)) {
+            crate::codec::isa::prefetch(b);
+        }
+    }
+
     /// Checks the block's stored crc against its index entry (a misdirected
     /// write leaves a valid block where another was expected).
     fn check_block_crc(&self, block: &BlockMeta) -> Result<()> {
