@@ -160,44 +160,30 @@ pub struct BlockLayout<'a> {
     pub quality: Option<(&'a [u8], u64)>,
 }
 
-/// The file range of the timestamp section the block at `offset` shares with
-/// an earlier block, read from its header without checking anything (for a
-/// prefetch hint only: a damaged header gives None or a wrong range, and the
-/// decode that follows reports it).
-pub fn shared_ts_span(file: &[u8], offset: u64) -> Option<std::ops::Range<usize>> {
-    let head = file.get(offset as usize..)?;
-    let mut c = Cursor::new(head, offset);
-    if c.u8().ok()? & FLAG_SHARED_TS == 0 {
-        return None;
-    }
-    c.u8().ok()?;
-    c.uvarint().ok()?;
-    let back = c.uvarint().ok()?;
-    let len = c.uvarint().ok()?;
-    let at = offset.checked_sub(back)?;
-    let end = at.checked_add(len)?.min(offset);
-    Some(usize::try_from(at).ok()?..usize::try_from(end).ok()?)
+/// The file range of the timestamp section the block at `offset..offset+len`
+/// shares with an earlier block, from its header alone (for a prefetch hint:
+/// nothing is checked against the crc, which the decode that follows does).
+pub fn shared_ts_span(file: &[u8], offset: u64, len: u32) -> Option<std::ops::Range<usize>> {
+    let block = file.get(offset as usize..offset.checked_add(u64::from(len))? as usize)?;
+    let head = read_header(&mut Cursor::new(block, offset), offset, len).ok()?;
+    let r = head.shared_range(offset).ok()??;
+    Some(usize::try_from(r.start).ok()?..usize::try_from(r.end).ok()?)
 }
 
-/// Checks the crc and parses the header of the block at `offset..offset+len`
-/// of `file`.
-pub fn parse_block<'a>(
-    file: &'a [u8],
-    offset: u64,
-    len: u32,
-    value_type: ValueType,
-) -> Result<BlockLayout<'a>, DecodeError> {
-    let end = offset.checked_add(u64::from(len));
-    let block = end
-        .and_then(|e| file.get(offset as usize..e as usize))
-        .ok_or_else(|| DecodeError::invalid(offset, "block outside the file"))?;
-    let body_len = block
-        .len()
-        .checked_sub(4)
-        .ok_or_else(|| DecodeError::invalid(offset, "block shorter than its crc"))?;
-    let (body, crc_bytes) = block.split_at(body_len);
-    let stored = u32::from_le_bytes(crc_bytes.try_into().unwrap_or([0; 4]));
-    let mut c = Cursor::new(body, offset);
+/// A block's header fields, each bounded by the block or the file, before
+/// the crc is checked.
+struct Header {
+    flags: u8,
+    type_tag: u8,
+    count: usize,
+    /// Distance back to a shared timestamp section.
+    ts_back: Option<u64>,
+    ts_len: usize,
+    values_len: usize,
+    quality_len: Option<usize>,
+}
+
+fn read_header(c: &mut Cursor<'_>, offset: u64, len: u32) -> Result<Header, DecodeError> {
     let flags = c.u8()?;
     let type_tag = c.u8()?;
     let count = c.uvarint_max(MAX_BLOCK_POINTS as u64, "block count")?;
@@ -219,26 +205,75 @@ pub fn parse_block<'a>(
     } else {
         None
     };
+    Ok(Header {
+        flags,
+        type_tag,
+        count,
+        ts_back,
+        ts_len,
+        values_len,
+        quality_len,
+    })
+}
+
+impl Header {
+    /// The file range of the shared timestamp section (None when the block
+    /// has its own); an error unless it lies wholly between the file header
+    /// and the block at `offset`.
+    fn shared_range(&self, offset: u64) -> Result<Option<std::ops::Range<u64>>, DecodeError> {
+        let Some(back) = self.ts_back else {
+            return Ok(None);
+        };
+        let at = offset.checked_sub(back).filter(|&a| a >= HEADER_LEN as u64);
+        let end = at.and_then(|a| a.checked_add(self.ts_len as u64));
+        match (at, end) {
+            (Some(a), Some(e)) if e <= offset => Ok(Some(a..e)),
+            _ => Err(DecodeError::invalid(
+                offset,
+                "shared timestamps outside the file",
+            )),
+        }
+    }
+}
+
+/// Checks the crc and parses the header of the block at `offset..offset+len`
+/// of `file`.
+pub fn parse_block<'a>(
+    file: &'a [u8],
+    offset: u64,
+    len: u32,
+    value_type: ValueType,
+) -> Result<BlockLayout<'a>, DecodeError> {
+    let end = offset.checked_add(u64::from(len));
+    let block = end
+        .and_then(|e| file.get(offset as usize..e as usize))
+        .ok_or_else(|| DecodeError::invalid(offset, "block outside the file"))?;
+    let body_len = block
+        .len()
+        .checked_sub(4)
+        .ok_or_else(|| DecodeError::invalid(offset, "block shorter than its crc"))?;
+    let (body, crc_bytes) = block.split_at(body_len);
+    let stored = u32::from_le_bytes(crc_bytes.try_into().unwrap_or([0; 4]));
+    let mut c = Cursor::new(body, offset);
+    let head = read_header(&mut c, offset, len)?;
     // The shared section is located before the crc is known good, but only
     // read (hashed) when it lies wholly between the header and this block.
-    let shared = match ts_back {
-        Some(back) => {
-            let ts_at = offset.checked_sub(back).filter(|&a| a >= HEADER_LEN as u64);
-            let ts_end = ts_at.and_then(|a| a.checked_add(ts_len as u64));
-            match (ts_at, ts_end) {
-                (Some(a), Some(e)) if e <= offset => {
-                    Some((file.get(a as usize..e as usize).unwrap_or_default(), a))
-                }
-                _ => {
-                    return Err(DecodeError::invalid(
-                        offset,
-                        "shared timestamps outside the file",
-                    ))
-                }
-            }
-        }
-        None => None,
-    };
+    let shared = head.shared_range(offset)?.map(|r| {
+        (
+            file.get(r.start as usize..r.end as usize)
+                .unwrap_or_default(),
+            r.start,
+        )
+    });
+    let Header {
+        flags,
+        type_tag,
+        count,
+        ts_len,
+        values_len,
+        quality_len,
+        ..
+    } = head;
     let mut h = crc32fast::Hasher::new();
     h.update(body);
     if let Some((ts, _)) = shared {

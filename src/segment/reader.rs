@@ -217,7 +217,7 @@ impl Segment {
             return;
         }
         let bytes = (*self.map).as_ref();
-        let span = super::block::shared_ts_span(bytes, block.offset);
+        let span = super::block::shared_ts_span(bytes, block.offset, block.len);
         if let Some(b) = span.and_then(|r| bytes.get(r)) {
             crate::codec::isa::prefetch(b);
         }

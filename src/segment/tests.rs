@@ -80,6 +80,12 @@ fn series_on_one_clock_store_their_timestamps_once() {
             let bd = seg.block_breakdown(ss, b).unwrap().unwrap();
             shared += usize::from(bd.ts_shared);
             assert_eq!(bd.ts_shared, bd.ts_bytes == 0);
+            // What a reader prefetches for the block: the shared section, before it.
+            let span = super::block::shared_ts_span(&bytes, b.offset, b.len);
+            assert_eq!(span.is_some(), bd.ts_shared, "{k}");
+            if let Some(r) = span {
+                assert!(!r.is_empty() && r.end as u64 <= b.offset, "{k}: {r:?}");
+            }
         }
     }
     // b and c reuse a's three timestamp sections.
