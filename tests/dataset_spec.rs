@@ -334,3 +334,46 @@ fn nothing_is_written_for_a_bad_spec_or_a_used_directory() {
     assert!(matches!(e, DatasetError::OutputNotEmpty(_)), "{e}");
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
 }
+
+/// A linear cell reads the first point after it, up to `max_gap` later: the
+/// embargo must keep the last training cell's reads out of the next split.
+#[test]
+fn an_embargo_shorter_than_the_linear_look_ahead_is_refused() {
+    use DatasetError as E;
+    let split = |embargo| SplitSpec::fractions(0.6, 0.2).with_embargo(embargo);
+    let linear = |gap| ChannelSpec::new("b").with_max_gap(gap);
+    // max_gap 5 s on a 1 s grid: the next split may start 4 steps on.
+    let s = good()
+        .with_channel(linear(5 * S))
+        .with_split(split(3 * S + 1));
+    validate(&s).unwrap();
+    let s = good().with_channel(linear(5 * S)).with_split(split(3 * S));
+    match refused(s) {
+        E::EmbargoShorterThanLookAhead {
+            channel,
+            embargo_ns,
+            max_gap_ns,
+            needed_ns,
+        } => {
+            assert_eq!(channel, "b");
+            assert_eq!((embargo_ns, max_gap_ns, needed_ns), (3 * S, 5 * S, 4 * S));
+        }
+        e => panic!("{e}"),
+    }
+    // Explicitly linear counts as much as unset; step, exact and aggregated
+    // channels read nothing after their cell's step; one split has no boundary.
+    let lin = linear(5 * S).with_interpolation(Interpolation::Linear);
+    assert!(matches!(
+        refused(good().with_channel(lin).with_split(split(0))),
+        E::EmbargoShorterThanLookAhead { .. }
+    ));
+    for c in [
+        linear(5 * S).with_interpolation(Interpolation::Step),
+        linear(5 * S).with_interpolation(Interpolation::None),
+        ChannelSpec::new("b").with_aggregate(Aggregation::Mean),
+    ] {
+        validate(&good().with_channel(c).with_split(split(0))).unwrap();
+    }
+    let one = SplitSpec::fractions(1.0, 0.0);
+    validate(&good().with_channel(linear(5 * S)).with_split(one)).unwrap();
+}

@@ -80,6 +80,20 @@ pub enum DatasetError {
     /// The embargo is negative.
     #[error("the embargo must be >= 0 ns, got {0}")]
     EmbargoNegative(i64),
+    /// The embargo is shorter than a linear channel's look-ahead: the last
+    /// cells of a split could read points of the next one.
+    #[error(
+        "the embargo ({embargo_ns} ns) is shorter than channel {channel} can look ahead: \
+         linear interpolation with max_gap {max_gap_ns} ns reads the first point after a \
+         cell, up to max_gap later, so the last training cells could read points of the \
+         next split; set split.embargo to at least {needed_ns} ns (or use step interpolation)"
+    )]
+    EmbargoShorterThanLookAhead {
+        channel: String,
+        embargo_ns: i64,
+        max_gap_ns: i64,
+        needed_ns: i64,
+    },
     /// No whole window fits in the training part of the grid.
     #[error(
         "the training split holds {train_steps} grid points, fewer than one window \

@@ -16,6 +16,10 @@
 //!    of an interpolated channel (saturating at the i64 ends).
 //! 4. The snapshot selector keeps the matchers common to every channel and
 //!    label selector, so it selects a superset of every series they select.
+//! 5. With more than one split, no cell of a split can read a point at or
+//!    after the first grid time of the next split: a spec whose embargo is
+//!    shorter than its channels' linear look-ahead is refused
+//!    ([`DatasetError::EmbargoShorterThanLookAhead`]).
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
 use super::error::{DatasetError, Result};
@@ -153,6 +157,7 @@ pub(crate) fn plan(spec: &DatasetSpec) -> Result<Plan> {
     let (length, stride, horizon) = windows(spec, points)?;
     let label = label_plan(spec, horizon)?;
     let split = split_plan(&spec.split, g.from_ns, g.step_ns, points)?;
+    check_look_ahead(&spec.split, &channels, g.step_ns, &split, points)?;
     let span = length + horizon;
     if split.train.1 < span {
         return Err(DatasetError::TrainEmpty {
@@ -390,6 +395,51 @@ fn split_plan(s: &SplitSpec, from_ns: i64, step_ns: i64, points: usize) -> Resul
         train: (0, k1),
         validation: (v_start, k2),
         test: (t_start, points),
+    })
+}
+
+/// Invariant 5. A linear cell at `t` reads the first point after `t`, and only
+/// when it lies less than `max_gap` after the point before `t`, so strictly
+/// before `t + max_gap`. The last cell of a split is at `(k − 1)·step`, the
+/// first of the next at `(k + e)·step`: no point of the next split is read
+/// iff `max_gap ≤ (e + 1)·step`. Step, exact and aggregated cells read
+/// nothing at or after `t + step`. A channel without an interpolation counts
+/// as linear (its series' type decides, and it is not known before reading).
+fn check_look_ahead(
+    s: &SplitSpec,
+    channels: &[ChannelPlan],
+    step_ns: i64,
+    split: &SplitPlan,
+    points: usize,
+) -> Result<()> {
+    if split.train.1 >= points {
+        return Ok(()); // one split: no boundary
+    }
+    let may_be_linear = |c: &&ChannelPlan| {
+        matches!(
+            c.method,
+            Method::Interpolate(None | Some(Interpolation::Linear))
+        )
+    };
+    // The first channel with the widest gap (max_by_key keeps the last).
+    let Some(c) = channels
+        .iter()
+        .rev()
+        .filter(may_be_linear)
+        .max_by_key(|c| c.max_gap_ns)
+    else {
+        return Ok(());
+    };
+    let steps = |ns: i64| (i128::from(ns) + i128::from(step_ns) - 1) / i128::from(step_ns);
+    let needed = (steps(c.max_gap_ns) - 1).max(0);
+    if steps(s.embargo_ns) >= needed {
+        return Ok(());
+    }
+    Err(DatasetError::EmbargoShorterThanLookAhead {
+        channel: c.name.clone().unwrap_or_else(|| c.select.clone()),
+        embargo_ns: s.embargo_ns,
+        max_gap_ns: c.max_gap_ns,
+        needed_ns: i64::try_from(needed * i128::from(step_ns)).unwrap_or(i64::MAX),
     })
 }
 
