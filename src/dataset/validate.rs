@@ -387,8 +387,7 @@ fn split_plan(s: &SplitSpec, from_ns: i64, step_ns: i64, points: usize) -> Resul
             (k1, k2)
         }
     };
-    let e = (i128::from(s.embargo_ns) + i128::from(step_ns) - 1) / i128::from(step_ns);
-    let e = usize::try_from(e).unwrap_or(usize::MAX);
+    let e = usize::try_from(whole_steps(s.embargo_ns, step_ns)).unwrap_or(usize::MAX);
     let v_start = k1.saturating_add(e).min(k2);
     let t_start = k2.saturating_add(e).min(points);
     Ok(SplitPlan {
@@ -430,9 +429,8 @@ fn check_look_ahead(
     else {
         return Ok(());
     };
-    let steps = |ns: i64| (i128::from(ns) + i128::from(step_ns) - 1) / i128::from(step_ns);
-    let needed = (steps(c.max_gap_ns) - 1).max(0);
-    if steps(s.embargo_ns) >= needed {
+    let needed = (whole_steps(c.max_gap_ns, step_ns) - 1).max(0);
+    if whole_steps(s.embargo_ns, step_ns) >= needed {
         return Ok(());
     }
     Err(DatasetError::EmbargoShorterThanLookAhead {
@@ -441,6 +439,11 @@ fn check_look_ahead(
         max_gap_ns: c.max_gap_ns,
         needed_ns: i64::try_from(needed * i128::from(step_ns)).unwrap_or(i64::MAX),
     })
+}
+
+/// `ns ≥ 0` rounded up to whole steps of `step_ns > 0`.
+fn whole_steps(ns: i64, step_ns: i64) -> i128 {
+    (i128::from(ns) + i128::from(step_ns) - 1) / i128::from(step_ns)
 }
 
 fn read_range(plan: &Plan) -> TimeRange {
