@@ -71,6 +71,9 @@ fn bench_bitpack(c: &mut Criterion) {
 fn int_shapes() -> Vec<(&'static str, Vec<i64>)> {
     let mut r = rng(42);
     let mut walk = 1_000_000i64;
+    // Dictionaries of arbitrary (not evenly spaced) values, as ALP's ints
+    // of a sensor that holds a few dozen levels.
+    let levels: Vec<i64> = (0..200).map(|_| (r() % (1 << 40)) as i64).collect();
     vec![
         (
             "for_10bit",
@@ -97,6 +100,18 @@ fn int_shapes() -> Vec<(&'static str, Vec<i64>)> {
             "dict_5",
             (0..BLOCK_LEN)
                 .map(|_| [0, 1_000_000, 17, -3_000_000_000, 5][(r() % 5) as usize])
+                .collect(),
+        ),
+        (
+            "dict_50",
+            (0..BLOCK_LEN)
+                .map(|_| levels[(r() % 50) as usize])
+                .collect(),
+        ),
+        (
+            "dict_200",
+            (0..BLOCK_LEN)
+                .map(|_| levels[(r() % 200) as usize])
                 .collect(),
         ),
         (

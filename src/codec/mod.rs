@@ -27,6 +27,7 @@ pub mod ints;
 pub mod isa;
 pub mod lossy;
 pub mod pco_block;
+pub mod permute;
 pub mod rle;
 pub mod timestamps;
 pub mod varint;
