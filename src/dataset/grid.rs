@@ -36,6 +36,27 @@ impl GridAxis {
             Some(now)
         })
     }
+
+    /// The time of cell `k` (the plan keeps every cell's time in range).
+    fn time(self, k: usize) -> i64 {
+        let t = i128::from(self.from_ns) + i128::from(self.step_ns) * k as i128;
+        i64::try_from(t).unwrap_or(i64::MAX)
+    }
+
+    /// The first cell whose time is ≥ `t` (may be `points` or beyond).
+    fn first_at_or_after(self, t: i64) -> usize {
+        self.first_after_i128(i128::from(t) - 1)
+    }
+
+    /// The first cell whose time is > `t` (may be `points` or beyond).
+    fn first_after_i128(self, t: i128) -> usize {
+        let (from, step) = (i128::from(self.from_ns), i128::from(self.step_ns.max(1)));
+        let d = t - from;
+        if d < 0 {
+            return 0;
+        }
+        usize::try_from(d / step + 1).unwrap_or(usize::MAX)
+    }
 }
 
 /// How one channel is put on the grid (the value type already decided).
@@ -93,10 +114,12 @@ pub fn resample(
 }
 
 /// Interpolation walked segment by segment: for each point `p`, the grid
-/// times in `[ts[p], ts[p + 1])` have `p` as their last point at or before
-/// them and `p + 1` as the first after, so the gap test is made once per
-/// segment and each cell costs a compare and (linear) one division. Gives
-/// exactly [`interpolate_at`] for every cell (tested).
+/// cells `k` with `ts[p] ≤ time(k) < ts[p + 1]` (all cells from `ts[p]` on
+/// for the last point) have `p` as their last point at or before them and
+/// `p + 1` as the first after. Each segment's cell range and gap test are
+/// computed once, in i128; each cell then costs (linear) one conversion and
+/// one division, in the same arithmetic as [`interpolate_at`], so the cells
+/// are bit-identical to it (tested).
 fn interpolate_segments(
     ts: &[i64],
     values: &[f64],
@@ -105,47 +128,59 @@ fn interpolate_segments(
     gap_ns: i64,
     out: &mut GridColumn,
 ) {
-    let mut cells = out
-        .values
-        .iter_mut()
-        .zip(out.valid.iter_mut())
-        .zip(axis.times())
-        .peekable();
-    // Grid times before the first point have no point at or before them.
-    let Some(&first) = ts.first() else { return };
-    while cells.next_if(|(_, t)| *t < first).is_some() {}
-    let mut points = ts.iter().zip(values).peekable();
-    while let Some((&t0, &v0)) = points.next() {
-        let next = points.peek().map(|(&t1, &v1)| (t1, v1));
-        let end = next.map_or(i64::MAX, |(t1, _)| t1);
-        // Linear: the segment's width decides for all its inner cells.
-        let line = next.filter(|&(t1, _)| i128::from(t1) - i128::from(t0) <= i128::from(gap_ns));
-        while let Some(((v, ok), t)) = cells.next_if(|(_, t)| *t < end || next.is_none()) {
-            let x = if t == t0 {
-                Some(v0)
-            } else {
-                match how {
-                    Interpolation::None => None,
-                    Interpolation::Step => {
-                        (i128::from(t) - i128::from(t0) <= i128::from(gap_ns)).then_some(v0)
-                    }
-                    Interpolation::Linear => line.map(|(t1, v1)| {
-                        // 0 < t − t0 < t1 − t0 ≤ gap: both fit in i64, whose
-                        // conversion to f64 rounds as i128's would.
-                        let frac = (t - t0) as f64 / (t1 - t0) as f64;
-                        v0 + (v1 - v0) * frac
-                    }),
+    let n = ts.len().min(values.len());
+    let cells = axis.points.min(out.values.len()).min(out.valid.len());
+    let (vals, valid) = (&mut out.values, &mut out.valid);
+    let gap = i128::from(gap_ns);
+    for p in 0..n {
+        let (Some(&t0), Some(&v0)) = (ts.get(p), values.get(p)) else {
+            return;
+        };
+        let next = ts.get(p + 1).copied().zip(values.get(p + 1).copied());
+        let k0 = axis.first_at_or_after(t0).min(cells);
+        let k1 = next.map_or(cells, |(t1, _)| axis.first_at_or_after(t1).min(cells));
+        if k0 >= k1 {
+            continue;
+        }
+        // Cells before this one: k0's time is ≥ t0; the exact hit gets v0.
+        let mut from = k0;
+        if axis.time(k0) == t0 {
+            if let (Some(v), Some(ok)) = (vals.get_mut(k0), valid.get_mut(k0)) {
+                (*v, *ok) = (v0, true);
+            }
+            from = k0 + 1;
+        }
+        let (Some(vs), Some(oks)) = (vals.get_mut(from..k1), valid.get_mut(from..k1)) else {
+            continue;
+        };
+        match how {
+            Interpolation::None => {}
+            Interpolation::Step => {
+                // Valid while time(k) − t0 ≤ gap: up to the first cell after t0 + gap.
+                let limit = i128::from(t0) + gap;
+                let end = axis.first_after_i128(limit).clamp(from, k1) - from;
+                for (v, ok) in vs.iter_mut().zip(oks.iter_mut()).take(end) {
+                    (*v, *ok) = (v0, true);
                 }
-            };
-            if let Some(x) = x {
-                (*v, *ok) = (x, true);
+            }
+            Interpolation::Linear => {
+                let Some((t1, v1)) = next else { continue };
+                if i128::from(t1) - i128::from(t0) > gap {
+                    continue;
+                }
+                // width ≤ gap ≤ i64::MAX, and every cell lies in [t0, t1).
+                let (width, rise) = ((t1 - t0) as f64, v1 - v0);
+                let mut t = axis.time(from);
+                for (v, ok) in vs.iter_mut().zip(oks.iter_mut()) {
+                    let frac = (t - t0) as f64 / width;
+                    (*v, *ok) = (v0 + rise * frac, true);
+                    t = t.wrapping_add(axis.step_ns);
+                }
             }
         }
     }
 }
 
-/// The value at `t`, where `after` points lie at or before `t` (the
-/// per-cell definition; the oracle of `interpolate_segments` in tests).
 #[cfg(test)]
 fn interpolate_at(
     ts: &[i64],

@@ -14,9 +14,15 @@
 //!    (or no label points); its value type is then unknown (None).
 //! 5. With a pin, the snapshot is `Tenant::pinned_snapshot`: the same
 //!    points whatever was written since, so the same dataset.
+//! 6. The calling thread decodes; one thread per core resamples (a
+//!    bounded hand-off of one series, so at most a few series' points are
+//!    in memory). Each column is placed by its channel's index, so the
+//!    result does not depend on which thread ran it or when.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
+use std::sync::mpsc::{self, Receiver};
+use std::sync::Mutex;
 
 use super::build::{Progress, ProgressFn};
 use super::error::{DatasetError, Result};
@@ -81,13 +87,12 @@ pub(crate) fn read(
         step_ns: plan.step_ns,
         points: plan.points,
     };
-    // Filled as series are read; a channel whose series has no point in
-    // the range becomes all-missing at the end.
+    // Filled as series are resampled; a channel whose series has no point
+    // in the range becomes all-missing at the end.
     let mut columns: Vec<Option<GridColumn>> = vec![None; plan.channels.len()];
     let seq = snap.seq();
     let mut iter = snap.scan();
     let mut cols = Columns::default();
-    let (mut ts, mut values) = (Vec::new(), Vec::new());
     let mut source_points = 0u64;
     let mut done = 0;
     let report = |done, points| {
@@ -101,38 +106,63 @@ pub(crate) fn read(
         }
     };
     report(0, 0);
-    while let Some(s) = iter.next_into(&mut cols)? {
-        let Some(uses) = uses.get(s.key.as_ref()) else {
-            continue;
-        };
-        source_points += cols.len() as u64;
-        done += 1;
-        report(done, source_points);
-        finite_points(&cols, s.value_type, &mut ts, &mut values);
-        for u in uses {
-            let i = match *u {
-                Use::Channel(i) => i,
-                Use::Label => {
-                    label_points = Some((ts.clone(), values.clone()));
+    // This thread decodes series and hands their points to resampling
+    // threads (a series' channels are independent of every other's); each
+    // column lands at its channel's index, so thread timing changes nothing.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (to_workers, jobs) = mpsc::sync_channel::<Job>(1);
+    let jobs = Mutex::new(jobs);
+    let resampled = std::thread::scope(|s| -> Result<Vec<(usize, GridColumn)>> {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| s.spawn(|| resample_jobs(&jobs, plan, axis)))
+            .collect();
+        let scanned = (|| -> Result<()> {
+            while let Some(s) = iter.next_into(&mut cols)? {
+                let Some(uses) = uses.get(s.key.as_ref()) else {
                     continue;
+                };
+                source_points += cols.len() as u64;
+                done += 1;
+                report(done, source_points);
+                let (mut ts, mut values) = (Vec::new(), Vec::new());
+                finite_points(&cols, s.value_type, &mut ts, &mut values);
+                let mut job = Job {
+                    ts,
+                    values,
+                    value_type: s.value_type,
+                    channels: Vec::new(),
+                };
+                for u in uses {
+                    match *u {
+                        Use::Label => label_points = Some((job.ts.clone(), job.values.clone())),
+                        Use::Channel(i) => {
+                            if let (Some(c), Some(r)) = (plan.channels.get(i), channels.get_mut(i))
+                            {
+                                r.value_type = Some(s.value_type);
+                                r.method = method_name(c.method, Some(s.value_type));
+                                job.channels.push(i);
+                            }
+                        }
+                    }
                 }
-            };
-            let (Some(c), Some(col), Some(r)) = (
-                plan.channels.get(i),
-                columns.get_mut(i),
-                channels.get_mut(i),
-            ) else {
-                continue;
-            };
-            *col = Some(resample(
-                &ts,
-                &values,
-                axis,
-                resample_of(c.method, s.value_type),
-                c.max_gap_ns,
-            ));
-            r.value_type = Some(s.value_type);
-            r.method = method_name(c.method, Some(s.value_type));
+                if !job.channels.is_empty() && to_workers.send(job).is_err() {
+                    break; // a worker is gone: its join reports it below
+                }
+            }
+            Ok(())
+        })();
+        drop(to_workers);
+        let mut out = Vec::new();
+        for h in handles {
+            out.extend(h.join().map_err(|_| {
+                DatasetError::BadOutput("internal: a resampling thread panicked".into())
+            })?);
+        }
+        scanned.map(|()| out)
+    })?;
+    for (i, col) in resampled {
+        if let Some(slot) = columns.get_mut(i) {
+            *slot = Some(col);
         }
     }
     let columns = columns
@@ -151,6 +181,39 @@ pub(crate) fn read(
         label_points,
         source_points,
     })
+}
+
+/// One series' finite points and the channels resampled from them.
+struct Job {
+    ts: Vec<i64>,
+    values: Vec<f64>,
+    value_type: ValueType,
+    channels: Vec<usize>,
+}
+
+/// A resampling thread: takes jobs until the channel closes; returns each
+/// channel's column with its index.
+fn resample_jobs(
+    jobs: &Mutex<Receiver<Job>>,
+    plan: &Plan,
+    axis: GridAxis,
+) -> Vec<(usize, GridColumn)> {
+    let mut out = Vec::new();
+    loop {
+        // The lock is held only while waiting for the next job.
+        let job = match jobs.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return out,
+        };
+        let Ok(job) = job else { return out };
+        for &i in &job.channels {
+            if let Some(c) = plan.channels.get(i) {
+                let how = resample_of(c.method, job.value_type);
+                let col = resample(&job.ts, &job.values, axis, how, c.max_gap_ns);
+                out.push((i, col));
+            }
+        }
+    }
 }
 
 /// Resolves every channel and the label series to one key each; true when
