@@ -292,7 +292,8 @@ impl Patches<'_> {
         // as decoding them: small counts get small buffers.
         match e {
             0..=16 => Self::read_into::<16, R>(c, e, n, width, then),
-            17..=48 => Self::read_into::<48, R>(c, e, n, width, then),
+            17..=32 => Self::read_into::<32, R>(c, e, n, width, then),
+            33..=64 => Self::read_into::<64, R>(c, e, n, width, then),
             _ => Self::read_into::<MAX_PATCHES, R>(c, e, n, width, then),
         }
     }
@@ -638,6 +639,22 @@ mod tests {
         assert_eq!(out, v);
         assert_eq!(c.remaining(), 0);
         b
+    }
+
+    #[test]
+    fn every_exception_buffer_size_round_trips() {
+        // `Patches::read` picks a buffer of 16, 32, 64 or MAX_PATCHES
+        // entries by count: each side of each boundary, and the maximum.
+        for e in [1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, MAX_PATCHES] {
+            let mut v: Vec<i64> = (0..1024).map(|i| i % 7).collect();
+            let spread = 1024 / e;
+            for k in 0..e {
+                v[k * spread] = (1 << 40) + k as i64;
+            }
+            let plan = Plan::new(&v, true);
+            assert_eq!(plan.exceptions.len(), e, "{e} exceptions planned");
+            round_trip(&v, true);
+        }
     }
 
     #[test]
