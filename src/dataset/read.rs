@@ -22,7 +22,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::{self, Receiver};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::build::{Progress, ProgressFn};
 use super::error::{DatasetError, Result};
@@ -111,11 +111,17 @@ pub(crate) fn read(
     // column lands at its channel's index, so thread timing changes nothing.
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (to_workers, jobs) = mpsc::sync_channel::<Job>(1);
-    let jobs = Mutex::new(jobs);
+    // Only the workers hold the receiver: should they all stop (a panic),
+    // it drops and `send` fails instead of blocking forever.
+    let jobs = Arc::new(Mutex::new(jobs));
     let resampled = std::thread::scope(|s| -> Result<Vec<(usize, GridColumn)>> {
         let handles: Vec<_> = (0..workers)
-            .map(|_| s.spawn(|| resample_jobs(&jobs, plan, axis)))
+            .map(|_| {
+                let jobs = Arc::clone(&jobs);
+                s.spawn(move || resample_jobs(&jobs, plan, axis))
+            })
             .collect();
+        drop(jobs);
         let scanned = (|| -> Result<()> {
             while let Some(s) = iter.next_into(&mut cols)? {
                 let Some(uses) = uses.get(s.key.as_ref()) else {
@@ -200,11 +206,9 @@ fn resample_jobs(
 ) -> Vec<(usize, GridColumn)> {
     let mut out = Vec::new();
     loop {
-        // The lock is held only while waiting for the next job.
-        let job = match jobs.lock() {
-            Ok(rx) => rx.recv(),
-            Err(_) => return out,
-        };
+        // The lock is held only while waiting for the next job; a receiver
+        // is still sound after another worker panicked holding it.
+        let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
         let Ok(job) = job else { return out };
         for &i in &job.channels {
             if let Some(c) = plan.channels.get(i) {
