@@ -170,11 +170,7 @@ impl Dataset {
             spec: spec.clone(),
             seq: read.seq,
             pin: opts.pin.map(str::to_string),
-            axis: GridAxis {
-                from_ns: plan.from_ns,
-                step_ns: plan.step_ns,
-                points: plan.points,
-            },
+            axis: plan.axis(),
             channels: read.channels,
             columns: read.columns,
             windows: cut.windows,

@@ -37,8 +37,9 @@ impl GridAxis {
         })
     }
 
-    /// The time of cell `k` (the plan keeps every cell's time in range).
-    fn time(self, k: usize) -> i64 {
+    /// The time of cell `k` (the plan keeps every cell's time in range,
+    /// and `time(points)` too; saturates beyond).
+    pub(crate) fn time(self, k: usize) -> i64 {
         let t = i128::from(self.from_ns) + i128::from(self.step_ns) * k as i128;
         i64::try_from(t).unwrap_or(i64::MAX)
     }

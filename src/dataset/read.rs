@@ -82,11 +82,7 @@ pub(crate) fn read(
     let keys: Vec<SeriesKey> = snap.keys().cloned().collect();
     let (mut channels, uses, has_label) = resolve_all(&keys, plan)?;
     let mut label_points = has_label.then(|| (Vec::new(), Vec::new()));
-    let axis = GridAxis {
-        from_ns: plan.from_ns,
-        step_ns: plan.step_ns,
-        points: plan.points,
-    };
+    let axis = plan.axis();
     // Filled as series are resampled; a channel whose series has no point
     // in the range becomes all-missing at the end.
     let mut columns: Vec<Option<GridColumn>> = vec![None; plan.channels.len()];

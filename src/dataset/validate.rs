@@ -23,6 +23,7 @@
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
 use super::error::{DatasetError, Result};
+use super::grid::GridAxis;
 use super::spec::{
     Aggregation, DatasetSpec, Interpolation, LabelReduce, LabelSpan, MissingPolicy, Normalization,
     OutputFormat, SplitSpec,
@@ -108,10 +109,18 @@ impl Plan {
         self.length + self.horizon
     }
 
+    /// The grid's axis.
+    pub fn axis(&self) -> GridAxis {
+        GridAxis {
+            from_ns: self.from_ns,
+            step_ns: self.step_ns,
+            points: self.points,
+        }
+    }
+
     /// The time of grid point `k` (in range for `k ≤ points`, invariant 1).
     pub fn time_of(&self, k: usize) -> i64 {
-        let t = i128::from(self.from_ns) + k as i128 * i128::from(self.step_ns);
-        i64::try_from(t).unwrap_or(i64::MAX)
+        self.axis().time(k)
     }
 }
 
