@@ -155,8 +155,8 @@ fn report(out: &Path, m: &Manifest, seconds: f64, as_json: bool) -> CliResult {
         .unwrap_or_default();
     print(&format!(
         "windows: {} ({} unassigned), {} channels x {} steps\n\
-         read {} source points (snapshot seq {}{pin}) and wrote {} files, {} bytes, \
-         in {seconds:.3} s: {:.1} M source points/s\n\
+         read {} source points (snapshot seq {}{pin}) and wrote {} files of {} bytes and \
+         the manifest in {seconds:.3} s: {:.1} M source points/s\n\
          manifest: {}\n",
         counts.join(", "),
         m.unassigned_windows,
@@ -164,7 +164,7 @@ fn report(out: &Path, m: &Manifest, seconds: f64, as_json: bool) -> CliResult {
         m.grid.window_length,
         m.source_points,
         m.snapshot.seq,
-        m.files.len() + 1,
+        m.files.len(),
         bytes,
         per_s / 1e6,
         out.join(MANIFEST_FILE).display(),
