@@ -144,24 +144,14 @@ impl HashedFile {
         self.flush_chunk().map_err(io_err)?;
         // An early sync's error must fail the file: the final sync on the
         // same open file may no longer report it.
-        drop(self.to_syncer.take());
-        let early_syncs = self
-            .syncer
-            .take()
-            .map(|h| h.join())
-            .and_then(Result::ok)
+        let early_syncs = close_and_join(&mut self.to_syncer, &mut self.syncer)
             .ok_or_else(|| io_err(io::Error::other("the sync thread panicked")))?
             .map_err(io_err)?;
         self.file
             .flush()
             .and_then(|()| self.file.sync_all())
             .map_err(io_err)?;
-        drop(self.to_hasher.take());
-        let digest = self
-            .hasher
-            .take()
-            .map(|h| h.join())
-            .and_then(Result::ok)
+        let digest = close_and_join(&mut self.to_hasher, &mut self.hasher)
             .ok_or_else(|| io_err(io::Error::other("the sha256 thread panicked")))?
             .finalize();
         let entry = FileEntry {
@@ -175,16 +165,20 @@ impl HashedFile {
 
 impl Drop for HashedFile {
     fn drop(&mut self) {
-        // Close the channel so the thread ends, then reap it.
-        drop(self.to_hasher.take());
-        if let Some(h) = self.hasher.take() {
-            let _ = h.join();
-        }
-        drop(self.to_syncer.take());
-        if let Some(h) = self.syncer.take() {
-            let _ = h.join();
-        }
+        // Close the channels so the threads end, then reap them.
+        let _ = close_and_join(&mut self.to_hasher, &mut self.hasher);
+        let _ = close_and_join(&mut self.to_syncer, &mut self.syncer);
     }
+}
+
+/// Closes a helper thread's channel and waits for the thread: its result,
+/// or None when it panicked or was already reaped.
+fn close_and_join<M, T>(
+    to: &mut Option<SyncSender<M>>,
+    thread: &mut Option<JoinHandle<T>>,
+) -> Option<T> {
+    drop(to.take());
+    thread.take().and_then(|h| h.join().ok())
 }
 
 /// Lowercase hex of a digest.
