@@ -143,7 +143,7 @@ fn interpolate_segments(
         if k0 >= k1 {
             continue;
         }
-        // Cells before this one: k0's time is ≥ t0; the exact hit gets v0.
+        // k0 is the first cell at or after t0: a cell exactly at t0 takes v0.
         let mut from = k0;
         if axis.time(k0) == t0 {
             if let (Some(v), Some(ok)) = (vals.get_mut(k0), valid.get_mut(k0)) {
@@ -182,6 +182,8 @@ fn interpolate_segments(
     }
 }
 
+/// The value at `t`, where `after` points lie at or before `t` (the
+/// per-cell definition; the oracle of `interpolate_segments` in tests).
 #[cfg(test)]
 fn interpolate_at(
     ts: &[i64],

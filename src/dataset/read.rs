@@ -126,8 +126,7 @@ pub(crate) fn read(
                 source_points += cols.len() as u64;
                 done += 1;
                 report(done, source_points);
-                let (mut ts, mut values) = (Vec::new(), Vec::new());
-                finite_points(&cols, s.value_type, &mut ts, &mut values);
+                let (ts, values) = finite_points(&cols, s.value_type);
                 let mut job = Job {
                     ts,
                     values,
@@ -298,9 +297,11 @@ fn method_name(m: Method, t: Option<ValueType>) -> &'static str {
 }
 
 /// The finite points of `cols` as f64 (invariant 3).
-fn finite_points(cols: &Columns, t: ValueType, ts: &mut Vec<i64>, values: &mut Vec<f64>) {
-    ts.clear();
-    values.clear();
+fn finite_points(cols: &Columns, t: ValueType) -> (Vec<i64>, Vec<f64>) {
+    let (mut ts, mut values) = (
+        Vec::with_capacity(cols.len()),
+        Vec::with_capacity(cols.len()),
+    );
     for (&p, &bits) in cols.ts.iter().zip(&cols.values) {
         let v = Value::from_bits(t, bits).as_f64();
         if v.is_finite() {
@@ -308,4 +309,5 @@ fn finite_points(cols: &Columns, t: ValueType, ts: &mut Vec<i64>, values: &mut V
             values.push(v);
         }
     }
+    (ts, values)
 }
