@@ -136,6 +136,28 @@ mod tests {
     }
 
     #[test]
+    fn splits_equal_a_bisection_from_any_guess() {
+        // Gaps of 1 to 4: windows end anywhere, slices start anywhere, and
+        // guesses hit, fall just short or past, or lie far off.
+        let ts: Vec<i64> = (0..120i64)
+            .scan(-40, |t, i| {
+                *t += 1 + (i * i) % 4;
+                Some(*t)
+            })
+            .collect();
+        for at in 0..ts.len() {
+            let s = &ts[at..];
+            for end in s[0] + 1..s[s.len() - 1] + 3 {
+                let want = s.partition_point(|&t| t < end);
+                for guess in [0, 1, want.saturating_sub(5), want, want + 1, want + 4, 500] {
+                    let got = split_before(s, i128::from(end), guess);
+                    assert_eq!(got, want, "at {at}, end {end}, guess {guess}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn splits_count_the_points_of_the_window() {
         let w = Windows::new(0, 10);
         let mut ts: Vec<i64> = (0..100).map(|i| i * 3).collect();
