@@ -156,7 +156,7 @@ fn report(out: &Path, m: &Manifest, seconds: f64, as_json: bool) -> CliResult {
     print(&format!(
         "windows: {} ({} unassigned), {} channels x {} steps\n\
          read {} source points (snapshot seq {}{pin}) and wrote {} files of {} bytes and \
-         the manifest in {seconds:.3} s: {:.1} M source points/s\n\
+         the manifest in {seconds:.3} s: {} source points/s\n\
          manifest: {}\n",
         counts.join(", "),
         m.unassigned_windows,
@@ -166,9 +166,41 @@ fn report(out: &Path, m: &Manifest, seconds: f64, as_json: bool) -> CliResult {
         m.snapshot.seq,
         m.files.len(),
         bytes,
-        per_s / 1e6,
+        rate(per_s),
         out.join(MANIFEST_FILE).display(),
     ))
+}
+
+/// A rate with three significant figures in the unit that fits it ("10.6 M",
+/// "52.3 k", "812"): a small set read in a millisecond is not "0.0 M".
+fn rate(per_s: f64) -> String {
+    let (v, unit) = match per_s {
+        r if r >= 1e9 => (r / 1e9, " G"),
+        r if r >= 1e6 => (r / 1e6, " M"),
+        r if r >= 1e3 => (r / 1e3, " k"),
+        r => (r, ""),
+    };
+    let decimals = match v {
+        v if v >= 100.0 => 0,
+        v if v >= 10.0 => 1,
+        _ => 2,
+    };
+    format!("{v:.decimals$}{unit}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rate;
+
+    #[test]
+    fn rates_keep_three_figures_in_their_unit() {
+        assert_eq!(rate(10_612_345.0), "10.6 M");
+        assert_eq!(rate(52_345.0), "52.3 k");
+        assert_eq!(rate(812.4), "812");
+        assert_eq!(rate(3.25), "3.25");
+        assert_eq!(rate(1.5e9), "1.50 G");
+        assert_eq!(rate(0.0), "0.00");
+    }
 }
 
 fn verify(dir: &Path, as_json: bool) -> CliResult {
