@@ -188,21 +188,6 @@ fn rate(per_s: f64) -> String {
     format!("{v:.decimals$}{unit}")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::rate;
-
-    #[test]
-    fn rates_keep_three_figures_in_their_unit() {
-        assert_eq!(rate(10_612_345.0), "10.6 M");
-        assert_eq!(rate(52_345.0), "52.3 k");
-        assert_eq!(rate(812.4), "812");
-        assert_eq!(rate(3.25), "3.25");
-        assert_eq!(rate(1.5e9), "1.50 G");
-        assert_eq!(rate(0.0), "0.00");
-    }
-}
-
 fn verify(dir: &Path, as_json: bool) -> CliResult {
     let m = dataset::verify(dir).map_err(dataset_error)?;
     let bytes: u64 = m.files.iter().map(|f| f.bytes).sum();
@@ -259,4 +244,19 @@ pub fn run_pin(ctx: &Context, args: &PinArgs) -> CliResult {
         ));
     }
     print(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rate;
+
+    #[test]
+    fn rates_keep_three_figures_in_their_unit() {
+        assert_eq!(rate(10_612_345.0), "10.6 M");
+        assert_eq!(rate(52_345.0), "52.3 k");
+        assert_eq!(rate(812.4), "812");
+        assert_eq!(rate(3.25), "3.25");
+        assert_eq!(rate(1.5e9), "1.50 G");
+        assert_eq!(rate(0.0), "0.00");
+    }
 }
