@@ -67,7 +67,14 @@ impl TimeRange {
     }
 
     /// The index range of the points of sorted `ts` inside the range.
+    /// A slice the range covers whole (the common case of a block or
+    /// memtable run inside a long query) costs two compares, no bisection.
     pub fn slice_of(&self, ts: &[i64]) -> (usize, usize) {
+        if let (Some(&a), Some(&b)) = (ts.first(), ts.last()) {
+            if self.covers(a, b) {
+                return (0, ts.len());
+            }
+        }
         let s = ts.partition_point(|&t| t < self.first);
         let e = ts.partition_point(|&t| t <= self.last).max(s);
         (s, e)
@@ -91,6 +98,8 @@ mod tests {
         assert_eq!((r.first(), r.last()), (2, 4));
         assert_eq!(r.slice_of(&[0, 2, 3, 4, 5, 6]), (1, 4));
         assert_eq!(r.slice_of(&[7, 8]), (0, 0));
+        assert_eq!(r.slice_of(&[2, 3, 4]), (0, 3));
+        assert_eq!(r.slice_of(&[]), (0, 0));
         assert!(r.covers(2, 4) && !r.covers(1, 3));
     }
 }

@@ -293,12 +293,7 @@ impl<'a> SeriesSources<'a> {
             Source::Block { seg, series, meta } => {
                 debug_assert_eq!(series.value_type, self.value_type);
                 seg.decode_block_into(series, meta, buf)?;
-                // The decode checked the block's first and last timestamps
-                // against `meta`: a block the range covers is in range whole.
-                let (a, b) = match self.range.covers(meta.ts_min, meta.ts_max) {
-                    true => (0, buf.len),
-                    false => self.range.slice_of(buf.ts()),
-                };
+                let (a, b) = self.range.slice_of(buf.ts());
                 let quality = buf.quality.0.get(a..b).filter(|_| buf.has_quality);
                 f(Points {
                     ts: buf.ts().get(a..b).unwrap_or_default(),
