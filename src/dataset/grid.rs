@@ -117,10 +117,12 @@ pub fn resample(
 /// Interpolation walked segment by segment: for each point `p`, the grid
 /// cells `k` with `ts[p] ≤ time(k) < ts[p + 1]` (all cells from `ts[p]` on
 /// for the last point) have `p` as their last point at or before them and
-/// `p + 1` as the first after. Each segment's cell range and gap test are
-/// computed once, in i128; each cell then costs (linear) one conversion and
-/// one division, in the same arithmetic as [`interpolate_at`], so the cells
-/// are bit-identical to it (tested).
+/// `p + 1` as the first after. One cursor (a cell and its time) walks the
+/// grid once, so finding a segment's cells costs compares and adds, no
+/// division: the walk is O(points + cells). Each cell then costs (linear)
+/// one conversion and one division, in the same arithmetic as
+/// [`interpolate_at`], so the cells are bit-identical to it (tested). An
+/// axis with a step ≤ 0 (refused by the plan) leaves every cell missing.
 fn interpolate_segments(
     ts: &[i64],
     values: &[f64],
@@ -131,25 +133,45 @@ fn interpolate_segments(
 ) {
     let n = ts.len().min(values.len());
     let cells = axis.points.min(out.values.len()).min(out.valid.len());
-    let (vals, valid) = (&mut out.values, &mut out.valid);
+    let (Some(vals), Some(valid)) = (out.values.get_mut(..cells), out.valid.get_mut(..cells))
+    else {
+        return;
+    };
+    let step = axis.step_ns;
+    let Some(&first) = ts.first().filter(|_| step > 0) else {
+        return;
+    };
+    // The cursor: cell `k` is the first at or after the current point, `tk`
+    // its time (saturating: the plan keeps every cell's time in range).
+    let mut k = axis.first_at_or_after(first).min(cells);
+    let mut tk = axis.time(k);
     let gap = i128::from(gap_ns);
     for p in 0..n {
         let (Some(&t0), Some(&v0)) = (ts.get(p), values.get(p)) else {
             return;
         };
         let next = ts.get(p + 1).copied().zip(values.get(p + 1).copied());
-        let k0 = axis.first_at_or_after(t0).min(cells);
-        let k1 = next.map_or(cells, |(t1, _)| axis.first_at_or_after(t1).min(cells));
+        let (k0, tk0) = (k, tk);
+        match next {
+            Some((t1, _)) => {
+                while k < cells && tk < t1 {
+                    k += 1;
+                    tk = tk.saturating_add(step);
+                }
+            }
+            None => k = cells,
+        }
+        let k1 = k;
         if k0 >= k1 {
             continue;
         }
         // k0 is the first cell at or after t0: a cell exactly at t0 takes v0.
-        let mut from = k0;
-        if axis.time(k0) == t0 {
+        let (mut from, mut t) = (k0, tk0);
+        if tk0 == t0 {
             if let (Some(v), Some(ok)) = (vals.get_mut(k0), valid.get_mut(k0)) {
                 (*v, *ok) = (v0, true);
             }
-            from = k0 + 1;
+            (from, t) = (k0 + 1, tk0.saturating_add(step));
         }
         let (Some(vs), Some(oks)) = (vals.get_mut(from..k1), valid.get_mut(from..k1)) else {
             continue;
@@ -157,11 +179,14 @@ fn interpolate_segments(
         match how {
             Interpolation::None => {}
             Interpolation::Step => {
-                // Valid while time(k) − t0 ≤ gap: up to the first cell after t0 + gap.
-                let limit = i128::from(t0) + gap;
-                let end = axis.first_after_i128(limit).clamp(from, k1) - from;
-                for (v, ok) in vs.iter_mut().zip(oks.iter_mut()).take(end) {
+                // Valid while time(k) − t0 ≤ gap.
+                let limit = i64::try_from(i128::from(t0) + gap).unwrap_or(i64::MAX);
+                for (v, ok) in vs.iter_mut().zip(oks.iter_mut()) {
+                    if t > limit {
+                        break;
+                    }
                     (*v, *ok) = (v0, true);
+                    t = t.saturating_add(step);
                 }
             }
             Interpolation::Linear => {
@@ -171,11 +196,10 @@ fn interpolate_segments(
                 }
                 // width ≤ gap ≤ i64::MAX, and every cell lies in [t0, t1).
                 let (width, rise) = ((t1 - t0) as f64, v1 - v0);
-                let mut t = axis.time(from);
                 for (v, ok) in vs.iter_mut().zip(oks.iter_mut()) {
                     let frac = (t - t0) as f64 / width;
                     (*v, *ok) = (v0 + rise * frac, true);
-                    t = t.wrapping_add(axis.step_ns);
+                    t = t.wrapping_add(step);
                 }
             }
         }

@@ -17,11 +17,13 @@
 //! 6. The calling thread decodes; one thread per core resamples (a
 //!    bounded hand-off of one series, so at most a few series' points are
 //!    in memory). Each column is placed by its channel's index, so the
-//!    result does not depend on which thread ran it or when.
+//!    result does not depend on which thread ran it or when. The decoded
+//!    columns themselves are handed off and come back for reuse, so a long
+//!    read touches fresh memory for the first few series only.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::build::{Progress, ProgressFn};
@@ -107,6 +109,7 @@ pub(crate) fn read(
     // column lands at its channel's index, so thread timing changes nothing.
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (to_workers, jobs) = mpsc::sync_channel::<Job>(1);
+    let (give_back, recycled) = mpsc::channel::<Columns>();
     // Only the workers hold the receiver: should they all stop (a panic),
     // it drops and `send` fails instead of blocking forever.
     let jobs = Arc::new(Mutex::new(jobs));
@@ -114,10 +117,11 @@ pub(crate) fn read(
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 let jobs = Arc::clone(&jobs);
-                s.spawn(move || resample_jobs(&jobs, plan, axis))
+                let give_back = give_back.clone();
+                s.spawn(move || resample_jobs(&jobs, &give_back, plan, axis))
             })
             .collect();
-        drop(jobs);
+        drop((jobs, give_back));
         let scanned = (|| -> Result<()> {
             while let Some(s) = iter.next_into(&mut cols)? {
                 let Some(uses) = uses.get(s.key.as_ref()) else {
@@ -126,27 +130,30 @@ pub(crate) fn read(
                 source_points += cols.len() as u64;
                 done += 1;
                 report(done, source_points);
-                let (ts, values) = finite_points(&cols, s.value_type);
-                let mut job = Job {
-                    ts,
-                    values,
-                    value_type: s.value_type,
-                    channels: Vec::new(),
-                };
+                let mut channels_of = Vec::new();
                 for u in uses {
                     match *u {
-                        Use::Label => label_points = Some((job.ts.clone(), job.values.clone())),
+                        Use::Label => label_points = Some(finite_points(&cols, s.value_type)),
                         Use::Channel(i) => {
                             if let (Some(c), Some(r)) = (plan.channels.get(i), channels.get_mut(i))
                             {
                                 r.value_type = Some(s.value_type);
                                 r.method = method_name(c.method, Some(s.value_type));
-                                job.channels.push(i);
+                                channels_of.push(i);
                             }
                         }
                     }
                 }
-                if !job.channels.is_empty() && to_workers.send(job).is_err() {
+                if channels_of.is_empty() {
+                    continue;
+                }
+                let next = recycled.try_recv().unwrap_or_default();
+                let job = Job {
+                    cols: std::mem::replace(&mut cols, next),
+                    value_type: s.value_type,
+                    channels: channels_of,
+                };
+                if to_workers.send(job).is_err() {
                     break; // a worker is gone: its join reports it below
                 }
             }
@@ -184,34 +191,38 @@ pub(crate) fn read(
     })
 }
 
-/// One series' finite points and the channels resampled from them.
+/// One series' decoded points and the channels resampled from them.
 struct Job {
-    ts: Vec<i64>,
-    values: Vec<f64>,
+    cols: Columns,
     value_type: ValueType,
     channels: Vec<usize>,
 }
 
-/// A resampling thread: takes jobs until the channel closes; returns each
-/// channel's column with its index.
+/// A resampling thread: takes jobs until the channel closes, gives each
+/// job's columns back for reuse; returns each channel's column with its
+/// index.
 fn resample_jobs(
     jobs: &Mutex<Receiver<Job>>,
+    give_back: &Sender<Columns>,
     plan: &Plan,
     axis: GridAxis,
 ) -> Vec<(usize, GridColumn)> {
     let mut out = Vec::new();
+    let (mut ts_buf, mut values_buf) = (Vec::new(), Vec::new());
     loop {
         // The lock is held only while waiting for the next job; a receiver
         // is still sound after another worker panicked holding it.
         let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
         let Ok(job) = job else { return out };
+        let (ts, values) = finite_view(&job.cols, job.value_type, &mut ts_buf, &mut values_buf);
         for &i in &job.channels {
             if let Some(c) = plan.channels.get(i) {
                 let how = resample_of(c.method, job.value_type);
-                let col = resample(&job.ts, &job.values, axis, how, c.max_gap_ns);
-                out.push((i, col));
+                out.push((i, resample(ts, values, axis, how, c.max_gap_ns)));
             }
         }
+        // The reader may be done: the columns are then simply freed.
+        let _ = give_back.send(job.cols);
     }
 }
 
@@ -296,7 +307,38 @@ fn method_name(m: Method, t: Option<ValueType>) -> &'static str {
     }
 }
 
-/// The finite points of `cols` as f64 (invariant 3).
+/// The finite points of `cols` as f64 (invariant 3), in reused buffers:
+/// when every value is finite (the common case) the timestamps are not
+/// copied.
+fn finite_view<'a>(
+    cols: &'a Columns,
+    t: ValueType,
+    ts_buf: &'a mut Vec<i64>,
+    values_buf: &'a mut Vec<f64>,
+) -> (&'a [i64], &'a [f64]) {
+    values_buf.clear();
+    let as_f64 = |&bits| Value::from_bits(t, bits).as_f64();
+    values_buf.extend(cols.values.iter().map(as_f64));
+    if values_buf.iter().all(|v| v.is_finite()) {
+        return (&cols.ts, values_buf);
+    }
+    ts_buf.clear();
+    let mut kept = 0;
+    for (&p, i) in cols.ts.iter().zip(0..values_buf.len()) {
+        let v = values_buf.get(i).copied().unwrap_or(f64::NAN);
+        if v.is_finite() {
+            if let Some(slot) = values_buf.get_mut(kept) {
+                *slot = v;
+            }
+            ts_buf.push(p);
+            kept += 1;
+        }
+    }
+    values_buf.truncate(kept);
+    (ts_buf, values_buf)
+}
+
+/// The finite points of `cols` as f64 (invariant 3), copied.
 fn finite_points(cols: &Columns, t: ValueType) -> (Vec<i64>, Vec<f64>) {
     let (mut ts, mut values) = (
         Vec::with_capacity(cols.len()),
