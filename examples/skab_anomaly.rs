@@ -107,6 +107,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let opts = BuildOptions {
         pin: Some("skab-anomaly-v1"),
         progress: Some(&progress),
+        ..BuildOptions::default()
     };
     let ds = Dataset::cut_with(&tenant, &spec, opts)?;
     for split in Split::ALL {
@@ -118,7 +119,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             w.len()
         );
     }
-    let m = ds.write_with(&out, opts.progress)?;
+    let m = ds.write_with(&out, opts)?;
     eprintln!();
     println!(
         "wrote {} files to {} (check them: historian dataset --verify {})",

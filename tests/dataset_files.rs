@@ -386,6 +386,96 @@ fn bad_output_formats_are_refused_before_reading() {
         .all(|f| f.name.ends_with(".npy") || f.name == "windows.parquet"));
 }
 
+/// The grid form: `grid_X` and `grid_mask` are `[channels, points]`, and
+/// the window of `index_{split}[w]` cut from them (what NumPy's
+/// `sliding_window_view` does) is `X_{split}[w]`, `mask_{split}[w]` and the
+/// future after it, bit for bit; `t_*` and `y_*` are written once for both
+/// forms; the grid form alone writes no window tensor. Built without syncs,
+/// which changes no byte.
+#[test]
+fn the_grid_form_holds_every_window_of_the_tensors() {
+    let (_d, e) = dataset_support::engine();
+    let t = e.tenant("acme").unwrap();
+    fill(&t);
+    let out = tempfile::tempdir().unwrap();
+    let both = spec().with_formats(&[OutputFormat::Npy, OutputFormat::NpyGrid]);
+    let no_sync = BuildOptions {
+        sync: false,
+        ..BuildOptions::default()
+    };
+    let m = build_with(&t, &both, &out.path().join("both"), no_sync).unwrap();
+    let dir = out.path().join("both");
+    verify(&dir).unwrap();
+    let mut names: Vec<&str> = m.files.iter().map(|f| f.name.as_str()).collect();
+    let listed = names.len();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), listed, "a file listed twice: {names:?}");
+    let ds = Dataset::cut(&t, &both).unwrap();
+    let (chans, points, len, hor) = (2, ds.axis.points, ds.length(), ds.horizon());
+    let grid = read_npy(&dir.join("grid_X.npy"));
+    let grid_mask = read_npy(&dir.join("grid_mask.npy"));
+    assert_eq!(
+        (&grid.shape, &grid_mask.shape),
+        (&vec![chans, points], &vec![chans, points])
+    );
+    let (g, gm) = (grid.f64s(), grid_mask.bools());
+    let mut windows = 0;
+    for s in Split::ALL {
+        let name = s.name();
+        let npy = |stem: &str| read_npy(&dir.join(format!("{stem}_{name}.npy")));
+        let index = npy("index").i64s();
+        let starts: Vec<i64> = ds.windows_in(s).iter().map(|w| w.start as i64).collect();
+        assert_eq!(index, starts, "{name}");
+        let (x, mask) = (npy("X").f64s(), npy("mask").bools());
+        let (future, future_mask) = (npy("future").f64s(), npy("future_mask").bools());
+        for (w, &start) in index.iter().enumerate() {
+            for c in 0..chans {
+                let row = |width: usize, off: usize| {
+                    let a = c * points + start as usize + off;
+                    a..a + width
+                };
+                let at = |width: usize| (w * chans + c) * width..(w * chans + c + 1) * width;
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&x[at(len)]), bits(&g[row(len, 0)]), "{name} {w} {c}");
+                assert_eq!(mask[at(len)], gm[row(len, 0)], "{name} {w} {c}");
+                assert_eq!(bits(&future[at(hor)]), bits(&g[row(hor, len)]));
+                assert_eq!(future_mask[at(hor)], gm[row(hor, len)]);
+            }
+        }
+        windows += index.len();
+    }
+    assert!(
+        windows > 10 && gm.contains(&false),
+        "the set has windows and gaps"
+    );
+    // The grid form alone.
+    let grid_only = spec().with_formats(&[OutputFormat::NpyGrid]);
+    let m = build(&t, &grid_only, &out.path().join("grid")).unwrap();
+    let mut names: Vec<String> = m.files.iter().map(|f| f.name.clone()).collect();
+    names.sort_unstable();
+    let mut want: Vec<String> = ["grid_X.npy", "grid_mask.npy", "windows.parquet"]
+        .map(String::from)
+        .to_vec();
+    for s in ["train", "validation", "test"] {
+        want.extend(["index", "t", "y"].map(|k| format!("{k}_{s}.npy")));
+    }
+    want.sort_unstable();
+    assert_eq!(names, want);
+    for f in [
+        "grid_X.npy",
+        "grid_mask.npy",
+        "index_train.npy",
+        "t_train.npy",
+    ] {
+        assert_eq!(
+            std::fs::read(out.path().join("grid").join(f)).unwrap(),
+            std::fs::read(dir.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
 /// Issue 5's rebuild test: cut from a pinned snapshot, then late and
 /// overwriting points (and a series that makes a channel selector match two
 /// series) arrive and are flushed; after a reopen, the set rebuilt from the
@@ -399,7 +489,7 @@ fn a_set_rebuilt_from_a_pin_is_byte_identical_after_late_and_overwriting_data() 
     let spec = spec().with_formats(&OutputFormat::ALL);
     let pinned = |pin| BuildOptions {
         pin: Some(pin),
-        progress: None,
+        ..BuildOptions::default()
     };
     let first = {
         let e = Engine::open(dir.path(), opts()).unwrap();

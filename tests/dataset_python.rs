@@ -20,7 +20,9 @@
 //!   dropped above 5 % missing; labels `last`, and the window [975 s, 1020 s)
 //!   ends on the row where the anomaly ends, so [start, end) is told from
 //!   [start, end], and the next one, [990 s, 1035 s), tells `last` from
-//!   `any`; split 0.5/0.37/0.13 with a 45-s embargo; min-max.
+//!   `any`; split 0.5/0.37/0.13 with a 45-s embargo; min-max; written in
+//!   the grid form only (`npy-grid`: `grid_X`, `grid_mask`, `index_*`), so
+//!   every check below reads the windows NumPy cuts from the grid.
 //!
 //! The script checks, per set: shapes and dtypes of every `.npy` against the
 //! manifest and spec; the window list (starts, splits, drops, counts) and
@@ -32,7 +34,8 @@
 //! statistics from the training cells alone; `long.parquet` and
 //! `windows.parquet` against the tensors; every file's size and sha256.
 //! This test asserts that masks, drops and labels are not vacuous, and that
-//! the script fails on a wrong cell whose file hash was made to match.
+//! the script fails on a wrong cell whose file hash was made to match, in
+//! `X_validation.npy` of one set and in `grid_X.npy` of the other.
 //!
 //! The venv (`common/py_venv.rs`) comes from PyPI; without the data, python3
 //! or PyPI the test prints why and passes.
@@ -51,7 +54,8 @@ use std::time::Instant;
 use dataset_support::{engine, read_npy, write_f64, S};
 use historian::dataset::{
     build, hash_file, read_manifest, ChannelSpec, DatasetSpec, Interpolation, LabelReduce,
-    LabelSpec, Manifest, MissingPolicy, Normalization, SplitSpec, WindowSpec, MANIFEST_FILE,
+    LabelSpec, Manifest, MissingPolicy, Normalization, OutputFormat, SplitSpec, WindowSpec,
+    MANIFEST_FILE,
 };
 use historian::text::time::{parse_timestamp, Timezone};
 use historian::Tenant;
@@ -107,7 +111,8 @@ fn specs(first: i64, last: i64) -> [(&'static str, DatasetSpec); 2] {
         )
         .with_labels(labels(LabelReduce::Last))
         .with_split(SplitSpec::fractions(0.5, 0.37).with_embargo(45 * S))
-        .with_normalize(Normalization::Minmax);
+        .with_normalize(Normalization::Minmax)
+        .with_formats(&[OutputFormat::NpyGrid, OutputFormat::ParquetLong]);
     for (c, name) in SENSORS.iter().enumerate() {
         let (mut lin, mut st) = (
             ChannelSpec::new(selector(name)),
@@ -148,7 +153,7 @@ fn check(python: &Path, dir: &Path, csv: &Path) -> (bool, String, String) {
 fn masked_cells(dir: &Path, m: &Manifest) -> usize {
     m.files
         .iter()
-        .filter(|f| f.name.contains("mask_"))
+        .filter(|f| f.name.contains("mask"))
         .map(|f| {
             read_npy(&dir.join(&f.name))
                 .bools()
@@ -177,19 +182,37 @@ fn assert_exercised(name: &str, dir: &Path, m: &Manifest) {
     assert!(m.splits.iter().all(|s| s.counts.windows > 0), "{name}");
 }
 
-/// A copy of `dir` whose first valid validation cell is off by 1e-6
-/// (relative) and whose manifest lists the changed file's new hash, so only
-/// the value checks can find it.
-fn with_wrong_cell(dir: &Path, into: &Path) -> PathBuf {
-    let out = into.join("wrong-cell");
+/// A copy of `dir` whose first valid cell of the validation windows is off
+/// by 1e-6 (relative) and whose manifest lists the changed file's new hash,
+/// so only the value checks can find it. The cell is changed in
+/// `X_validation.npy`, or with `grid` in `grid_X.npy`, inside the first
+/// validation window.
+fn with_wrong_cell(dir: &Path, into: &Path, grid: bool) -> PathBuf {
+    let out = into.join(if grid {
+        "wrong-grid-cell"
+    } else {
+        "wrong-cell"
+    });
     std::fs::create_dir(&out).unwrap();
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
         std::fs::copy(&p, out.join(p.file_name().unwrap())).unwrap();
     }
-    let mask = read_npy(&out.join("mask_validation.npy")).bools();
+    let (x_name, mask) = if grid {
+        // [channels, points]: the first valid cell of channel 0 at or after
+        // the first validation window's start.
+        let start = read_npy(&out.join("index_validation.npy")).i64s()[0] as usize;
+        let mut mask = read_npy(&out.join("grid_mask.npy")).bools();
+        mask[..start].fill(false);
+        ("grid_X.npy", mask)
+    } else {
+        (
+            "X_validation.npy",
+            read_npy(&out.join("mask_validation.npy")).bools(),
+        )
+    };
     let cell = mask.iter().position(|&v| v).unwrap();
-    let x_path = out.join("X_validation.npy");
+    let x_path = out.join(x_name);
     let mut bytes = std::fs::read(&x_path).unwrap();
     let at = bytes.len() - mask.len() * 8 + cell * 8;
     let v = f64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
@@ -197,7 +220,7 @@ fn with_wrong_cell(dir: &Path, into: &Path) -> PathBuf {
     bytes[at..at + 8].copy_from_slice(&wrong.to_le_bytes());
     std::fs::write(&x_path, bytes).unwrap();
     let mut m = read_manifest(&out).unwrap();
-    let entry = m.files.iter_mut().find(|f| f.name == "X_validation.npy");
+    let entry = m.files.iter_mut().find(|f| f.name == x_name);
     let entry = entry.unwrap();
     (entry.bytes, entry.sha256) = hash_file(&x_path).unwrap();
     let text = serde_json::to_vec_pretty(&m).unwrap();
@@ -239,12 +262,17 @@ fn skab_training_sets_checked_from_python() {
         report!("{name}: {stdout}");
         assert!(ok, "dataset_check.py failed on the {name} set:\n{stderr}");
     }
-    let wrong = with_wrong_cell(&out.join("linear"), &out);
-    let (ok, _, stderr) = check(&python, &wrong, &csv);
-    assert!(!ok, "a wrong cell in X_validation passed the script");
-    let caught = stderr
-        .lines()
-        .find(|l| l.contains("value: X_validation.npy"));
-    report!("a wrong cell is caught: {}", caught.expect(&stderr).trim());
+    for (set, grid, file) in [
+        ("linear", false, "X_validation.npy"),
+        ("step", true, "grid_X.npy[index_validation]"),
+    ] {
+        let wrong = with_wrong_cell(&out.join(set), &out, grid);
+        let (ok, _, stderr) = check(&python, &wrong, &csv);
+        assert!(!ok, "a wrong cell in {file} passed the script");
+        let caught = stderr
+            .lines()
+            .find(|l| l.contains(&format!("value: {file}")));
+        report!("a wrong cell is caught: {}", caught.expect(&stderr).trim());
+    }
     report!("done in {:.1} s", started.elapsed().as_secs_f64());
 }

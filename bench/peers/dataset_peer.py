@@ -16,7 +16,8 @@ Three commands (bench/peers/run.sh runs them; README.md, "Dataset build"):
     columns into NumPy, NumPy resamples, cuts, splits, normalises and writes
     ``X_{split}.npy``, ``mask_{split}.npy``, ``t_{split}.npy`` (and ``y_*``,
     ``future_*`` when the spec has labels or a horizon), the same tensors historian's
-    ``dataset`` writes. Timed end to end, from opening the Parquet file to the last
+    ``dataset`` writes; with ``npy-grid`` among the spec's formats, also (or instead)
+    the grid once, ``grid_X.npy`` and ``grid_mask.npy``, and ``index_{split}.npy``. Timed end to end, from opening the Parquet file to the last
     file written (and fsync'ed, as historian syncs every file; --no-sync skips it);
     prints one JSON line ``{"system":"duckdb+numpy","seconds":..,"source_points":..,
     "points_per_s":..,"windows":..,...}`` with the phase times. --compare HDIR then
@@ -190,9 +191,10 @@ class Plan:
             self.label = {"source": src, "reduce": lab.get("reduce", "any"), "over": lab.get("over", "window")}
         self.normalize = s.get("normalize", "none")
         formats = s.get("output", {}).get("formats", ["npy", "parquet-long"])
-        if "npy" not in formats:
-            raise SystemExit('spec: [output] formats has no "npy": this script writes the .npy tensors only')
-        self.other_formats = [f for f in formats if f != "npy"]  # historian's; not written here
+        self.windows_form, self.grid_form = "npy" in formats, "npy-grid" in formats
+        if not (self.windows_form or self.grid_form):
+            raise SystemExit('spec: [output] formats has neither "npy" nor "npy-grid": this script writes .npy files only')
+        self.other_formats = [f for f in formats if f not in ("npy", "npy-grid")]  # historian's; not written here
         self.split = self.split_plan(s.get("split", {}))
         gap = max(c["gap"] for c in self.channels)
         t_last = self.time_of(self.points - 1)
@@ -559,20 +561,28 @@ def build(plan, parquet, out, threads, sync):
         np.copyto(g, 0.0, where=~M[:, k0 : k0 + BLOCK])
     mark("normalise")
 
-    # 6. The windows: [P - span + 1, C, span] views of the grid, whose rows at the
-    #    kept starts are copied into C-contiguous chunks and written.
+    # 6. The windows ("npy"): [P - span + 1, C, span] views of the grid, whose rows
+    #    at the kept starts are copied into C-contiguous chunks and written; and/or
+    #    ("npy-grid") the grid itself and each split's window starts.
     os.makedirs(out, exist_ok=True)
     gv = sliding_window_view(G, plan.span, axis=1).transpose(1, 0, 2)
     mv = sliding_window_view(M, plan.span, axis=1).transpose(1, 0, 2)
     sizes = {}
+    grid_files = [("grid_X.npy", G, None), ("grid_mask.npy", M, None)] if plan.grid_form else []
     for s, name in enumerate(SPLITS):
         st = kept[kept_split == s]
-        files = [(f"X_{name}.npy", gv[:, :, :L], st), (f"mask_{name}.npy", mv[:, :, :L], st),
-                 (f"t_{name}.npy", plan.from_ns + st * step, None)]
+        files = []
+        if plan.windows_form:
+            files += [(f"X_{name}.npy", gv[:, :, :L], st), (f"mask_{name}.npy", mv[:, :, :L], st)]
+        if plan.grid_form:
+            files.append((f"index_{name}.npy", st, None))
+        files.append((f"t_{name}.npy", plan.from_ns + st * step, None))
         if y is not None:
             files.append((f"y_{name}.npy", y[kept_split == s], None))
-        if plan.horizon:
+        if plan.horizon and plan.windows_form:
             files += [(f"future_{name}.npy", gv[:, :, L:], st), (f"future_mask_{name}.npy", mv[:, :, L:], st)]
+        if s == len(SPLITS) - 1:
+            files += grid_files
         for fname, arr, rows in files:
             path = os.path.join(out, fname)
             if rows is None:
@@ -584,7 +594,7 @@ def build(plan, parquet, out, threads, sync):
         fd = os.open(out, os.O_RDONLY)
         os.fsync(fd)
         os.close(fd)
-    mark("windows copied + .npy written" + (" + fsync" if sync else ""))
+    mark(("windows copied + " if plan.windows_form else "") + ".npy written" + (" + fsync" if sync else ""))
     seconds = marks[-1][1] - marks[0][1]
     phases = {name: round(t1 - t0, 4) for (_, t0), (name, t1) in zip(marks, marks[1:])}
     phases.update({f"  of which {k}": round(v, 4) for k, v in TIMES.items()})
@@ -632,7 +642,7 @@ def compare(peer_dir, hist_dir, plan, report, stats, rel=1e-9):
         chunk = max(1, (64 << 20) // max(1, a[:1].nbytes))
         for i in range(0, n, chunk):
             x, z = np.asarray(a[i : i + chunk]), np.asarray(b[i : i + chunk])
-            if f.startswith(("X_", "future_")) and not f.startswith("future_mask"):
+            if f.startswith(("X_", "future_", "grid_X")) and not f.startswith("future_mask"):
                 if not np.array_equal(x.view(np.int64), z.view(np.int64)):
                     identical = False
                 diff = np.abs(x - z)
@@ -778,6 +788,12 @@ def summary(args):
             f"Data: SKAB tiled (gaps over 1 h cut to 1 h), {prep['copies']} copies, {prep['rows']:,} rows, "
             f"{prep['points']:,} points in 8 series; Parquet copy {prep['parquet_bytes']:,} bytes (wide, zstd)."
         )
+    if peer:
+        last = peer[-1]
+        form = ("npy-grid: the grid once (grid_X, grid_mask) and index_* per split" if "grid_X.npy" in last["files"]
+                else "npy: the window tensors X, mask per split")
+        synced = "every file fsync'ed on both sides" if last.get("sync") else "no fsync on either side (--no-sync)"
+        lines.append(f"Output: {form}, with t_*; {synced}.")
     lines += ["", "| System | Best seconds (all rounds) | Source points/s (best) | Windows | .npy bytes | "
               "All files bytes | Where the time goes (best round, s) |", "|---|---:|---:|---:|---:|---:|---|"]
     rounds = lambda rs: ", ".join(f"{r['seconds']:.2f}" for r in rs)  # noqa: E731

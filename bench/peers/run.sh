@@ -18,6 +18,8 @@
 # points, both timed, their tensors compared. PEERS_DATASET=0 skips it, =only runs
 # it alone; DATASET_WORK=DIR keeps its files (data, both sets) in DIR. Without the
 # `historian dataset` command, only the DuckDB + NumPy side runs (with a message).
+# DATASET_FORM=npy-grid writes the grid form (grid_X, grid_mask, index_*) instead of
+# the window tensors, on both sides; DATASET_SYNC=0 skips every fsync, on both sides.
 #
 # Creates (or reuses) a virtual environment in $PEERS_VENV (default bench/peers/.venv)
 # and installs the pinned packages from PyPI, builds historian --release, then runs
@@ -90,6 +92,27 @@ else
     ds_work="$(mktemp -d "${TMPDIR:-/tmp}/historian-dataset-XXXXXX")"
     trap 'rm -rf "$ds_work"' EXIT
 fi
+form="${DATASET_FORM:-npy}"
+case "$form" in
+npy) ;;
+npy-grid)
+    # The same set written in the grid form: the spec with its one format swapped.
+    sed 's/^formats = \["npy"\]$/formats = ["npy-grid"]/' "$spec" >"$ds_work/dataset_grid.toml"
+    grep -q '^formats = \["npy-grid"\]$' "$ds_work/dataset_grid.toml" || {
+        echo "run.sh: $spec has no line 'formats = [\"npy\"]' to swap" >&2
+        exit 1
+    }
+    spec="$ds_work/dataset_grid.toml"
+    ;;
+*)
+    echo "run.sh: DATASET_FORM must be npy or npy-grid, not $form" >&2
+    exit 2
+    ;;
+esac
+no_sync=()
+if [ "${DATASET_SYNC:-1}" = 0 ]; then
+    no_sync=(--no-sync)
+fi
 # A private copy, so a concurrent `cargo build` cannot swap the binary mid-run.
 hbin="$ds_work/historian-bin"
 cp "$repo/target/release/historian" "$hbin"
@@ -115,7 +138,7 @@ build_historian() {
     echo "dataset step: round $1/$repeat: historian dataset" >&2
     rm -rf "$ds_work/historian-set"
     "$hbin" --data-dir "$ds_work/historian-data" dataset --tenant skab --spec "$spec" \
-        --out "$ds_work/historian-set" --json | tail -n 1 >>"$out/dataset-historian.jsonl"
+        --out "$ds_work/historian-set" "${no_sync[@]}" --json | tail -n 1 >>"$out/dataset-historian.jsonl"
 }
 build_peer() {
     local compare=() note=""
@@ -126,7 +149,7 @@ build_peer() {
     echo "dataset step: round $1/$repeat: DuckDB + NumPy$note" >&2
     rm -rf "$ds_work/peer-set"
     "$py" "$peer" build --parquet "$ds_work/tiled.parquet" --spec "$spec" --out "$ds_work/peer-set" \
-        "${compare[@]}" >>"$out/dataset-peer.jsonl"
+        "${no_sync[@]}" "${compare[@]}" >>"$out/dataset-peer.jsonl"
 }
 for round in $(seq 1 "$repeat"); do
     if [ "$have_cli" = 1 ] && [ $((round % 2)) = 1 ]; then

@@ -11,6 +11,17 @@
 //! * `y_{split}.npy` — `<f8` `[windows]`, labels (NaN: unknown), with labels.
 //! * `future_{split}.npy`, `future_mask_{split}.npy` — `[windows, channels,
 //!   horizon]`, the forecast target, when the horizon is > 0.
+//!
+//! `npy-grid` (`tensors.rs`): the grid once, and where the windows start.
+//! * `grid_X.npy` — `<f8` `[channels, points]`, normalised values; a
+//!   missing cell holds 0.0. `grid_mask.npy` — `|b1`, same shape.
+//! * `index_{split}.npy` — `<i8` `[windows]`, the grid index of each
+//!   window's start; `X_{split}` is `sliding_window_view(grid_X, length,
+//!   axis=1)[:, index].transpose(1, 0, 2)`, and the future the same view
+//!   of `horizon` steps at `index + length`.
+//! * `t_{split}.npy`, `y_{split}.npy` as for `npy` (written once when both
+//!   forms are asked for).
+//!
 //! * `parquet-long`: `long.parquet` (`parquet.rs`); `parquet-wide`:
 //!   `wide.parquet`; `arrow`: `wide.arrow` (`wide.rs`).
 //! * always: `windows.parquet` (`parquet.rs`) and `manifest.json`
@@ -25,10 +36,13 @@
 //!    output, so the same snapshot and spec give byte-identical files.
 //! 3. `f64` is written as `<f8`: values keep full precision and a Python
 //!    check can compare bit-exactly; cast to f32 when training.
+//! 4. With [`BuildOptions::sync`] (the default) every file is synced
+//!    before the manifest names it, and the manifest and directory after
+//!    it; without, a crash may leave a set that [`super::verify`] rejects.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::error::{DatasetError, Result};
 use super::grid::{GridAxis, GridColumn};
@@ -38,9 +52,10 @@ use super::manifest::{
 use super::normalize::{self, ChannelStats};
 use super::npy::Dtype;
 use super::read::{self, ResolvedChannel};
+use super::sink::OutDir;
 use super::spec::{DatasetSpec, OutputFormat};
 use super::split::Split;
-use super::tensors::{self, Tensor};
+use super::tensors::{self, GridTensor, Tensor};
 use super::validate::{self, Plan};
 use super::window::{self, SplitCounts, Window};
 use super::{labels, parquet, wide};
@@ -95,13 +110,27 @@ pub type ProgressFn<'a> = &'a (dyn Fn(Progress<'_>) + Sync);
 
 /// Options of a build beyond the spec (they do not change the files but
 /// for the snapshot they are cut from).
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 pub struct BuildOptions<'a> {
     /// Cut from this pinned snapshot (`Tenant::pin`) instead of the
     /// tenant's current version.
     pub pin: Option<&'a str>,
     /// Called as the build advances.
     pub progress: Option<ProgressFn<'a>>,
+    /// Sync every file before the manifest names it (default true). A set
+    /// is derived data that a pin can rebuild byte for byte: scratch sets
+    /// may skip the syncs, and the disk, to be written at memory speed.
+    pub sync: bool,
+}
+
+impl Default for BuildOptions<'_> {
+    fn default() -> Self {
+        BuildOptions {
+            pin: None,
+            progress: None,
+            sync: true,
+        }
+    }
 }
 
 impl std::fmt::Debug for BuildOptions<'_> {
@@ -109,6 +138,7 @@ impl std::fmt::Debug for BuildOptions<'_> {
         f.debug_struct("BuildOptions")
             .field("pin", &self.pin)
             .field("progress", &self.progress.is_some())
+            .field("sync", &self.sync)
             .finish()
     }
 }
@@ -128,7 +158,7 @@ pub fn build_with(
 ) -> Result<Manifest> {
     validate(spec)?;
     check_out_dir(dir)?;
-    Dataset::cut_with(tenant, spec, opts)?.write_with(dir, opts.progress)
+    Dataset::cut_with(tenant, spec, opts)?.write_with(dir, opts)
 }
 
 impl Dataset {
@@ -224,13 +254,19 @@ impl Dataset {
 
     /// Writes every file into `dir` (absent or empty), the manifest last.
     pub fn write(&self, dir: &Path) -> Result<Manifest> {
-        self.write_with(dir, None)
+        self.write_with(dir, BuildOptions::default())
     }
 
-    /// [`Dataset::write`] with a progress callback.
-    pub fn write_with(&self, dir: &Path, progress: Option<ProgressFn<'_>>) -> Result<Manifest> {
+    /// [`Dataset::write`] with options: the progress callback and whether
+    /// to sync (the pin is the cut's: it does not matter here).
+    pub fn write_with(&self, dir: &Path, opts: BuildOptions<'_>) -> Result<Manifest> {
         check_out_dir(dir)?;
         std::fs::create_dir_all(dir).map_err(|e| DatasetError::io(dir, e))?;
+        let progress = opts.progress;
+        let out = OutDir {
+            path: PathBuf::from(dir),
+            sync: opts.sync,
+        };
         let jobs = self.file_jobs();
         // The long form reads cells one by one; the others copy slices of
         // normalised columns (one grid's worth of f64 per channel).
@@ -254,11 +290,12 @@ impl Dataset {
                 });
             }
             files.push(match *job {
-                FileJob::Npy(split, t) => tensors::write(dir, self, &norm, split, t)?,
-                FileJob::ParquetLong => parquet::write_long(dir, self)?,
-                FileJob::ParquetWide => wide::write_parquet(dir, self, &norm)?,
-                FileJob::Arrow => wide::write_arrow(dir, self, &norm)?,
-                FileJob::Windows => parquet::write_windows(dir, self)?,
+                FileJob::Npy(split, t) => tensors::write(&out, self, &norm, split, t)?,
+                FileJob::Grid(t) => tensors::write_grid(&out, self, t)?,
+                FileJob::ParquetLong => parquet::write_long(&out, self)?,
+                FileJob::ParquetWide => wide::write_parquet(&out, self, &norm)?,
+                FileJob::Arrow => wide::write_arrow(&out, self, &norm)?,
+                FileJob::Windows => parquet::write_windows(&out, self)?,
             });
         }
         if let Some(p) = progress {
@@ -270,24 +307,29 @@ impl Dataset {
             });
         }
         let m = self.manifest(files);
-        manifest::write(dir, &m)?;
+        manifest::write(dir, &m, opts.sync)?;
         Ok(m)
     }
 
     /// The files the spec asks for, in the order they are written.
     fn file_jobs(&self) -> Vec<FileJob> {
         let mut jobs = Vec::new();
+        let asked = |f| self.spec.output.formats.contains(&f);
+        let (windows, grid) = (asked(OutputFormat::Npy), asked(OutputFormat::NpyGrid));
+        let labels = self.plan.label.is_some();
+        let present = Tensor::present(windows, grid, labels, self.horizon());
+        for split in Split::ALL {
+            jobs.extend(present.iter().map(|&t| FileJob::Npy(split, t)));
+        }
+        if grid {
+            jobs.extend([GridTensor::X, GridTensor::Mask].map(FileJob::Grid));
+        }
         for f in OutputFormat::ALL {
-            if !self.spec.output.formats.contains(&f) {
+            if !asked(f) {
                 continue;
             }
             match f {
-                OutputFormat::Npy => {
-                    let present = Tensor::present(self.plan.label.is_some(), self.horizon());
-                    for split in Split::ALL {
-                        jobs.extend(present.iter().map(|&t| FileJob::Npy(split, t)));
-                    }
-                }
+                OutputFormat::Npy | OutputFormat::NpyGrid => {}
                 OutputFormat::ParquetLong => jobs.push(FileJob::ParquetLong),
                 OutputFormat::ParquetWide => jobs.push(FileJob::ParquetWide),
                 OutputFormat::Arrow => jobs.push(FileJob::Arrow),
@@ -362,6 +404,7 @@ impl Dataset {
 #[derive(Clone, Copy, Debug)]
 enum FileJob {
     Npy(Split, Tensor),
+    Grid(GridTensor),
     ParquetLong,
     ParquetWide,
     Arrow,
@@ -372,6 +415,7 @@ impl FileJob {
     fn file_name(self) -> String {
         match self {
             FileJob::Npy(split, t) => t.file_name(split),
+            FileJob::Grid(t) => t.file_name().into(),
             FileJob::ParquetLong => "long.parquet".into(),
             FileJob::ParquetWide => "wide.parquet".into(),
             FileJob::Arrow => "wide.arrow".into(),

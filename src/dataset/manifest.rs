@@ -137,8 +137,9 @@ pub fn hash_file(path: &Path) -> Result<(u64, String)> {
     Ok((bytes, super::sink::hex(&hasher.finalize())))
 }
 
-/// Writes `manifest.json` into `dir` and syncs it and the directory.
-pub(crate) fn write(dir: &Path, m: &Manifest) -> Result<()> {
+/// Writes `manifest.json` into `dir` and, when `sync`, syncs it and the
+/// directory.
+pub(crate) fn write(dir: &Path, m: &Manifest, sync: bool) -> Result<()> {
     let path = dir.join(MANIFEST_FILE);
     let mut text = serde_json::to_vec_pretty(m).map_err(|e| DatasetError::BadManifest {
         file: path.display().to_string(),
@@ -147,6 +148,9 @@ pub(crate) fn write(dir: &Path, m: &Manifest) -> Result<()> {
     text.push(b'\n');
     let mut f = File::create(&path).map_err(|e| DatasetError::io(&path, e))?;
     f.write_all(&text).map_err(|e| DatasetError::io(&path, e))?;
+    if !sync {
+        return Ok(());
+    }
     f.sync_all().map_err(|e| DatasetError::io(&path, e))?;
     File::open(dir)
         .and_then(|d| d.sync_all())

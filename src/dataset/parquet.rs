@@ -21,7 +21,6 @@
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::BufWriter;
-use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::builder::{
@@ -37,7 +36,7 @@ use parquet::file::properties::{WriterProperties, WriterVersion};
 use super::build::Dataset;
 use super::error::{DatasetError, Result};
 use super::manifest::FileEntry;
-use super::sink::HashedFile;
+use super::sink::{HashedFile, OutDir};
 use super::split::Split;
 
 /// Rows per record batch.
@@ -66,8 +65,8 @@ pub(crate) struct ParquetOut {
 }
 
 impl ParquetOut {
-    pub fn create(dir: &Path, file: &str, schema: SchemaRef) -> Result<ParquetOut> {
-        let out = HashedFile::create(dir, file)?;
+    pub fn create(dir: &OutDir, file: &str, schema: SchemaRef) -> Result<ParquetOut> {
+        let out = dir.create(file)?;
         let name = out.path().display().to_string();
         let buf = BufWriter::with_capacity(1 << 20, out);
         let writer = ArrowWriter::try_new(buf, Arc::clone(&schema), Some(props()))
@@ -146,7 +145,7 @@ fn long_schema() -> SchemaRef {
 }
 
 /// Writes `long.parquet` (see the module docs).
-pub(crate) fn write_long(dir: &Path, ds: &Dataset) -> Result<FileEntry> {
+pub(crate) fn write_long(dir: &OutDir, ds: &Dataset) -> Result<FileEntry> {
     let mut out = ParquetOut::create(dir, "long.parquet", long_schema())?;
     let mut rows = LongRows::default();
     for split in Split::ALL {
@@ -178,7 +177,7 @@ pub(crate) fn write_long(dir: &Path, ds: &Dataset) -> Result<FileEntry> {
 }
 
 /// Writes `windows.parquet` (see the module docs).
-pub(crate) fn write_windows(dir: &Path, ds: &Dataset) -> Result<FileEntry> {
+pub(crate) fn write_windows(dir: &OutDir, ds: &Dataset) -> Result<FileEntry> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("split", DataType::Utf8, false),
         Field::new("window", DataType::UInt64, false),

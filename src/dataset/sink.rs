@@ -15,7 +15,9 @@
 //! 1. Every byte that reaches the file passed through the hasher, in order
 //!    (one channel, FIFO): the entry describes exactly the file's contents.
 //! 2. `finish` flushes and syncs the file before it returns its entry, so
-//!    the manifest (written last) never names a file that is not durable.
+//!    the manifest (written last) never names a file that is not durable;
+//!    unless the [`OutDir`] was opened without syncing (`BuildOptions::sync`
+//!    false), where a crash may leave a set that `verify` rejects.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs::File;
@@ -36,6 +38,20 @@ const IN_FLIGHT: usize = 4;
 /// Bytes between early syncs.
 const SYNC_EVERY: u64 = 64 << 20;
 
+/// The directory a set is written into, and whether its files are synced.
+#[derive(Clone, Debug)]
+pub(crate) struct OutDir {
+    pub path: PathBuf,
+    pub sync: bool,
+}
+
+impl OutDir {
+    /// Creates `name` in the directory (truncating it).
+    pub fn create(&self, name: &str) -> Result<HashedFile> {
+        HashedFile::create_in(&self.path, name, self.sync)
+    }
+}
+
 /// A file being written, with its running sha256 and length.
 pub(crate) struct HashedFile {
     path: PathBuf,
@@ -52,11 +68,14 @@ pub(crate) struct HashedFile {
     syncer: Option<JoinHandle<io::Result<u64>>>,
     synced_at: u64,
     sync_every: u64,
+    /// Sync at `finish` (and early, every `sync_every` bytes).
+    sync: bool,
 }
 
 impl HashedFile {
-    /// Creates `dir/name` (truncating it).
-    pub fn create(dir: &Path, name: &str) -> Result<HashedFile> {
+    /// Creates `dir/name` (truncating it), synced as it is written and at
+    /// `finish` when `sync`.
+    fn create_in(dir: &Path, name: &str, sync: bool) -> Result<HashedFile> {
         let path = dir.join(name);
         let file = File::create(&path).map_err(|e| DatasetError::io(&path, e))?;
         let (to_hasher, chunks) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
@@ -99,6 +118,7 @@ impl HashedFile {
             syncer: Some(syncer),
             synced_at: 0,
             sync_every: SYNC_EVERY,
+            sync,
         })
     }
 
@@ -113,7 +133,7 @@ impl HashedFile {
         }
         self.file.write_all(&self.buf)?;
         self.bytes += self.buf.len() as u64;
-        if self.bytes - self.synced_at >= self.sync_every {
+        if self.sync && self.bytes - self.synced_at >= self.sync_every {
             if let Some(tx) = &self.to_syncer {
                 // Full: a sync is pending and will cover these bytes too.
                 let _ = tx.try_send(());
@@ -147,10 +167,10 @@ impl HashedFile {
         let early_syncs = close_and_join(&mut self.to_syncer, &mut self.syncer)
             .ok_or_else(|| io_err(io::Error::other("the sync thread panicked")))?
             .map_err(io_err)?;
-        self.file
-            .flush()
-            .and_then(|()| self.file.sync_all())
-            .map_err(io_err)?;
+        self.file.flush().map_err(io_err)?;
+        if self.sync {
+            self.file.sync_all().map_err(io_err)?;
+        }
         let digest = close_and_join(&mut self.to_hasher, &mut self.hasher)
             .ok_or_else(|| io_err(io::Error::other("the sha256 thread panicked")))?
             .finalize();
@@ -223,7 +243,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("historian-sink-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         // Several chunks, written in pieces that straddle chunk boundaries.
-        let mut f = HashedFile::create(&dir, "a.bin").unwrap();
+        let mut f = HashedFile::create_in(&dir, "a.bin", true).unwrap();
         f.sync_every = 2 * CHUNK as u64;
         let piece: Vec<u8> = (0..77_777u32).map(|i| (i * 31 % 251) as u8).collect();
         for _ in 0..50 {
@@ -237,7 +257,20 @@ mod tests {
         assert_eq!((e.bytes, e.sha256), (bytes, sha));
         assert_eq!(bytes, 50 * 77_777);
         assert!(bytes > 3 * CHUNK as u64);
-        let empty = HashedFile::create(&dir, "b.bin").unwrap().finish().unwrap();
+        // Without syncs: the same entry, and no early sync runs.
+        let mut f = HashedFile::create_in(&dir, "c.bin", false).unwrap();
+        f.sync_every = 2 * CHUNK as u64;
+        for _ in 0..50 {
+            f.write_all(&piece).unwrap();
+        }
+        let (c, early_syncs) = f.finish_counting().unwrap();
+        let (bytes, sha) = super::super::manifest::hash_file(&dir.join("c.bin")).unwrap();
+        assert_eq!((c.bytes, c.sha256, early_syncs), (bytes, sha, 0));
+        assert_eq!(bytes, 50 * 77_777);
+        let empty = HashedFile::create_in(&dir, "b.bin", true)
+            .unwrap()
+            .finish()
+            .unwrap();
         assert_eq!(
             empty.sha256,
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

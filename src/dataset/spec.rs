@@ -41,7 +41,7 @@
 //! embargo = "1m"
 //!
 //! [output]
-//! formats = ["npy", "parquet-long"] # npy | parquet-long | parquet-wide | arrow
+//! formats = ["npy", "parquet-long"] # npy | npy-grid | parquet-long | parquet-wide | arrow
 //! ```
 //!
 //! Invariants:
@@ -412,6 +412,11 @@ pub enum Normalization {
 pub enum OutputFormat {
     /// `X_*.npy`, `mask_*.npy`, `t_*.npy` (and `y_*`, `future_*`).
     Npy,
+    /// The grid once, `grid_X.npy` and `grid_mask.npy` `[channels, points]`,
+    /// and each split's window starts as grid indices (`index_*.npy`, with
+    /// `t_*.npy` and `y_*`): NumPy's `sliding_window_view` gives the windows
+    /// without copying, and the files are `length / stride` times smaller.
+    NpyGrid,
     /// `long.parquet`: a row per window, channel and step.
     ParquetLong,
     /// `wide.parquet`: a row per window and step, a column per channel.
@@ -421,8 +426,9 @@ pub enum OutputFormat {
 }
 
 impl OutputFormat {
-    pub const ALL: [OutputFormat; 4] = [
+    pub const ALL: [OutputFormat; 5] = [
         OutputFormat::Npy,
+        OutputFormat::NpyGrid,
         OutputFormat::ParquetLong,
         OutputFormat::ParquetWide,
         OutputFormat::Arrow,

@@ -16,7 +16,6 @@
 //!    same dataset gives the same bytes.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::builder::{
@@ -31,7 +30,7 @@ use super::build::Dataset;
 use super::error::{DatasetError, Result};
 use super::manifest::FileEntry;
 use super::parquet::{fail, ts_type, ParquetOut};
-use super::sink::HashedFile;
+use super::sink::OutDir;
 use super::split::Split;
 use super::validate::{wide_name_clash, WIDE_FIXED_COLUMNS};
 
@@ -108,7 +107,7 @@ fn for_each_batch(
 }
 
 /// Writes `wide.parquet`.
-pub(crate) fn write_parquet(dir: &Path, ds: &Dataset, norm: &[Vec<f64>]) -> Result<FileEntry> {
+pub(crate) fn write_parquet(dir: &OutDir, ds: &Dataset, norm: &[Vec<f64>]) -> Result<FileEntry> {
     let schema = schema(ds)?;
     let mut out = ParquetOut::create(dir, "wide.parquet", Arc::clone(&schema))?;
     for_each_batch(ds, norm, &schema, &mut |b| out.write_batch(&b))?;
@@ -116,9 +115,9 @@ pub(crate) fn write_parquet(dir: &Path, ds: &Dataset, norm: &[Vec<f64>]) -> Resu
 }
 
 /// Writes `wide.arrow` (Arrow IPC file format).
-pub(crate) fn write_arrow(dir: &Path, ds: &Dataset, norm: &[Vec<f64>]) -> Result<FileEntry> {
+pub(crate) fn write_arrow(dir: &OutDir, ds: &Dataset, norm: &[Vec<f64>]) -> Result<FileEntry> {
     let schema = schema(ds)?;
-    let file = HashedFile::create(dir, "wide.arrow")?;
+    let file = dir.create("wide.arrow")?;
     let name = file.path().display().to_string();
     let buf = std::io::BufWriter::with_capacity(1 << 20, file);
     let mut w = FileWriter::try_new(buf, &schema).map_err(|e| fail(&name, e))?;

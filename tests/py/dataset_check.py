@@ -33,6 +33,11 @@ of src/dataset/*.rs state (no historian code runs here):
 8. Parquet: long.parquet holds exactly X and mask flattened (value null where
    the mask is false), windows.parquet the windows with t, y and the missing
    fractions of the masks.
+9. the grid form (`npy-grid`): grid_X and grid_mask are [channels, points],
+   index_{split} equals the window starts, and the windows NumPy cuts from the
+   grid without copying (sliding_window_view) are the X, mask and future that
+   every check above reads; with `npy` too, they equal X_{split} etc. bit for
+   bit.
 
 Usage: dataset_check.py --dataset DIR --csv RAW.csv [--delimiter ';']
 The CSV's first column is the time (naive = UTC); a channel reads the column
@@ -251,10 +256,12 @@ def cut_windows(p, valid, w):
 
 def expected_files(spec, p):
     formats = (spec.get("output") or {}).get("formats", ["npy", "parquet-long"])
-    expect("npy" in formats, "output", f"formats {formats} without npy are not checked")
-    kinds = ["X", "mask", "t"] + ["y"] * (spec["labels"] is not None)
-    kinds += ["future", "future_mask"] * (p["horizon"] > 0)
+    windows, grid = "npy" in formats, "npy-grid" in formats
+    expect(windows or grid, "output", f"formats {formats} without npy or npy-grid are not checked")
+    kinds = ["X", "mask"] * windows + ["index"] * grid + ["t"] + ["y"] * (spec["labels"] is not None)
+    kinds += ["future", "future_mask"] * (windows and p["horizon"] > 0)
     names = [f"{k}_{s}.npy" for s in SPLITS for k in kinds]
+    names += ["grid_X.npy", "grid_mask.npy"] * grid
     # Other formats are checked by size and sha256 only.
     other = {"parquet-long": "long.parquet", "parquet-wide": "wide.parquet", "arrow": "wide.arrow"}
     return names + [other[f] for f in formats if f in other] + ["windows.parquet"]
@@ -346,23 +353,70 @@ def sample_reads(p, starts, masks):
     return min(lo), max(hi)
 
 
+def grid_windows(d, p, s, starts, n, off, width):
+    """The windows of split s cut from grid_X / grid_mask at index_{s} + off,
+    `width` steps each, as [windows, channels, width] (the no-copy view, then
+    gathered); checks index_{s} against the expected starts."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    C, P = len(p["channels"]), p["points"]
+    G = load(d, "grid_X.npy", "<f8", (C, P))
+    GM = load(d, "grid_mask.npy", "|b1", (C, P))
+    idx = load(d, f"index_{s}.npy", "<i8", (n,))
+    first_few("windows", f"index_{s}.npy", np.argwhere(idx != starts),
+              lambda w: f"index_{s}.npy[{w}] = {idx[w]}, expected {starts[w]}")
+    view = lambda a: sliding_window_view(a, width, axis=1)[:, idx + off].transpose(1, 0, 2)  # noqa: E731
+    return view(G), view(GM)
+
+
+def same_bits(a_file, a, b_file, b):
+    """The window tensors and the grid's windows hold the same bytes."""
+    as_bytes = lambda x: np.ascontiguousarray(x).view(np.uint8)  # noqa: E731
+    diff = np.argwhere(as_bytes(a) != as_bytes(b)) if a.shape == b.shape else None
+    if diff is None:
+        mismatch("grid form", f"{a_file} {a.shape} vs {b_file} {b.shape}")
+        return
+    first_few("grid form", a_file, diff, lambda *j: f"{a_file} byte {j} differs from {b_file}")
+
+
 def check_split(d, man, p, i, starts):
     """The .npy files of split i; (t, X, mask, y, cell counts, sample reads)."""
     s, n = SPLITS[i], man["splits"][i]["windows"]
     C, L, H = len(p["channels"]), p["length"], p["horizon"]
     expect(n == len(starts), "windows", f"{s}: manifest {n} windows, expected {len(starts)}")
-    X = load(d, f"X_{s}.npy", "<f8", (n, C, L))
-    M = load(d, f"mask_{s}.npy", "|b1", (n, C, L))
+    formats = (man["spec"].get("output") or {}).get("formats", ["npy", "parquet-long"])
+    windows, grid = "npy" in formats, "npy-grid" in formats
+    names = (f"X_{s}.npy", f"mask_{s}.npy")
+    if windows:
+        X = load(d, names[0], "<f8", (n, C, L))
+        M = load(d, names[1], "|b1", (n, C, L))
+    if grid:
+        gnames = (f"grid_X.npy[index_{s}]", f"grid_mask.npy[index_{s}]")
+        GX, GM = grid_windows(d, p, s, starts, n, 0, L)
+        if windows:
+            same_bits(names[0], X, gnames[0], GX)
+            same_bits(names[1], M, gnames[1], GM)
+        else:
+            X, M, names = GX, GM, gnames
     ts = load(d, f"t_{s}.npy", "<i8", (n,))
     want_t = p["frm"] + starts * p["step"]
     first_few("windows", f"t_{s}.npy", np.argwhere(ts != want_t),
               lambda w: f"t_{s}.npy[{w}] = {ts[w]}, expected {want_t[w]}")
-    cells = [check_cells((f"X_{s}.npy", f"mask_{s}.npy"), p, starts, (0, L), X, M)]
+    cells = [check_cells(names, p, starts, (0, L), X, M)]
     masks = [M]
     if H:
-        F = load(d, f"future_{s}.npy", "<f8", (n, C, H))
-        FM = load(d, f"future_mask_{s}.npy", "|b1", (n, C, H))
         files = (f"future_{s}.npy", f"future_mask_{s}.npy")
+        if windows:
+            F = load(d, files[0], "<f8", (n, C, H))
+            FM = load(d, files[1], "|b1", (n, C, H))
+        if grid:
+            GF, GFM = grid_windows(d, p, s, starts, n, L, H)
+            gfiles = (f"grid_X.npy[index_{s} + {L}]", f"grid_mask.npy[index_{s} + {L}]")
+            if windows:
+                same_bits(files[0], F, gfiles[0], GF)
+                same_bits(files[1], FM, gfiles[1], GFM)
+            else:
+                F, FM, files = GF, GFM, gfiles
         cells.append(check_cells(files, p, starts, (L, L + H), F, FM))
         masks.append(FM)
     y = None

@@ -304,6 +304,10 @@ pub struct DatasetArgs {
     /// Cut from this pinned snapshot instead of the current data
     #[arg(long, value_name = "NAME", conflicts_with = "verify")]
     pub pin: Option<String>,
+    /// Do not sync the files: faster, but a crash may leave a set that
+    /// --verify rejects (rebuild it; with --pin, byte-identically)
+    #[arg(long, conflicts_with = "verify")]
+    pub no_sync: bool,
     /// Re-check the files of the dataset in DIR against its manifest
     #[arg(long, value_name = "DIR", conflicts_with_all = ["tenant", "spec", "out"])]
     pub verify: Option<PathBuf>,

@@ -58,6 +58,7 @@ pub fn run_dataset(ctx: &Context, args: &DatasetArgs) -> CliResult {
     let opts = BuildOptions {
         pin: args.pin.as_deref(),
         progress: Some(&on_progress),
+        sync: !args.no_sync,
     };
     let started = Instant::now();
     let m = dataset::build_with(&t, &spec, out, opts).map_err(|e| match e {
