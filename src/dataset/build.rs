@@ -268,11 +268,14 @@ impl Dataset {
             sync: opts.sync,
         };
         let jobs = self.file_jobs();
-        // The long form reads cells one by one; the others copy slices of
-        // normalised columns (one grid's worth of f64 per channel).
-        let slices = jobs
-            .iter()
-            .any(|j| matches!(j, FileJob::Npy(..) | FileJob::ParquetWide | FileJob::Arrow));
+        // The window tensors and the wide forms copy slices of normalised
+        // columns (one grid's worth of f64 per channel); the long form reads
+        // cells one by one, the grid form normalises as it writes.
+        let slices = jobs.iter().any(|j| match j {
+            FileJob::Npy(_, t) => matches!(t, Tensor::X | Tensor::Future),
+            FileJob::ParquetWide | FileJob::Arrow => true,
+            _ => false,
+        });
         let norm = if slices {
             self.normalised_columns()
         } else {

@@ -46,25 +46,26 @@ impl ChannelStats {
     }
 }
 
-/// How many train windows cover each grid point with their own steps.
+/// How many train windows cover each grid point with their own steps: +1
+/// where a window starts, −1 where it ends (wrapping, as u64), then summed
+/// in place, so one grid-sized array is all it allocates.
 fn train_coverage(points: usize, length: usize, windows: &[Window]) -> Vec<u64> {
-    let mut diff = vec![0i64; points + 1];
+    let mut weight = vec![0u64; points + 1];
     for w in windows.iter().filter(|w| w.split == Split::Train) {
-        if let Some(d) = diff.get_mut(w.start) {
-            *d += 1;
+        if let Some(d) = weight.get_mut(w.start) {
+            *d = d.wrapping_add(1);
         }
-        if let Some(d) = diff.get_mut(w.start + length) {
-            *d -= 1;
+        if let Some(d) = weight.get_mut(w.start + length) {
+            *d = d.wrapping_sub(1);
         }
     }
-    let mut run = 0i64;
-    diff.iter()
-        .take(points)
-        .map(|d| {
-            run += d;
-            run.unsigned_abs()
-        })
-        .collect()
+    let mut run = 0u64;
+    for d in &mut weight {
+        run = run.wrapping_add(*d);
+        *d = run;
+    }
+    weight.truncate(points);
+    weight
 }
 
 /// The statistics of every channel (see the invariants); channels are

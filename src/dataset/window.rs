@@ -111,20 +111,20 @@ pub(crate) fn cut(
     out
 }
 
-/// `prefix[k]`: invalid cells over all channels at grid indices `< k`.
+/// `prefix[k]`: invalid cells over all channels at grid indices `< k`
+/// (counted at `k + 1`, then summed in place: one grid-sized array).
 fn missing_prefix(points: usize, columns: &[GridColumn]) -> Vec<u64> {
-    let mut per_point = vec![0u64; points];
+    let mut prefix = vec![0u64; points + 1];
     for c in columns {
-        for (n, &ok) in per_point.iter_mut().zip(&c.valid) {
+        let counts = prefix.get_mut(1..).unwrap_or_default();
+        for (n, &ok) in counts.iter_mut().zip(&c.valid) {
             *n += u64::from(!ok);
         }
     }
-    let mut prefix = Vec::with_capacity(points + 1);
     let mut sum = 0u64;
-    prefix.push(0);
-    for n in per_point {
-        sum += n;
-        prefix.push(sum);
+    for n in &mut prefix {
+        sum += *n;
+        *n = sum;
     }
     prefix
 }
