@@ -14,26 +14,26 @@
 //!    (or no label points); its value type is then unknown (None).
 //! 5. With a pin, the snapshot is `Tenant::pinned_snapshot`: the same
 //!    points whatever was written since, so the same dataset.
-//! 6. The calling thread decodes; one thread per core resamples (a
-//!    bounded hand-off of one series, so at most a few series' points are
-//!    in memory). Each column is placed by its channel's index, so the
-//!    result does not depend on which thread ran it or when. The decoded
-//!    columns themselves are handed off and come back for reuse, so a long
-//!    read touches fresh memory for the first few series only.
+//! 6. One thread per core takes the next series from the one scan (under a
+//!    lock), decodes it into its own reused columns and resamples it while
+//!    another thread decodes: one decoded series per thread is in memory,
+//!    and a long read touches fresh memory for the first series only. Each
+//!    column is placed by its channel's index, so the result does not
+//!    depend on which thread ran it or when.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use super::build::{Progress, ProgressFn};
 use super::error::{DatasetError, Result};
-use super::grid::{resample, GridAxis, GridColumn, Resample};
+use super::grid::{resample, GridColumn, Resample};
 use super::spec::Interpolation;
 use super::validate::{LabelSource, Method, Plan};
 use crate::catalog::Selector;
 use crate::engine::Tenant;
 use crate::model::{Columns, SeriesKey, Value, ValueType};
+use crate::query::ScanIter;
 
 /// A channel as built: its series and how it was put on the grid.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,13 +89,17 @@ pub(crate) fn read(
     // in the range becomes all-missing at the end.
     let mut columns: Vec<Option<GridColumn>> = vec![None; plan.channels.len()];
     let seq = snap.seq();
-    let mut iter = snap.scan();
-    let mut cols = Columns::default();
-    let mut source_points = 0u64;
-    let mut done = 0;
+    let total = uses.len();
+    let scan = Mutex::new(ScanState {
+        iter: snap.scan(),
+        done: 0,
+        source_points: 0,
+        channels: &mut channels,
+        label_points: &mut label_points,
+        failed: false,
+    });
     let report = |done, points| {
         if let Some(p) = progress {
-            let total = uses.len();
             p(Progress::Read {
                 done,
                 total,
@@ -104,70 +108,51 @@ pub(crate) fn read(
         }
     };
     report(0, 0);
-    // This thread decodes series and hands their points to resampling
-    // threads (a series' channels are independent of every other's); each
-    // column lands at its channel's index, so thread timing changes nothing.
+    // One thread per core takes the next series from the scan (decoding
+    // it under the lock into its own reused columns), then resamples it
+    // unlocked while the other decodes; each column lands at its channel's
+    // index, so thread timing changes nothing.
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let (to_workers, jobs) = mpsc::sync_channel::<Job>(1);
-    let (give_back, recycled) = mpsc::channel::<Columns>();
-    // Only the workers hold the receiver: should they all stop (a panic),
-    // it drops and `send` fails instead of blocking forever.
-    let jobs = Arc::new(Mutex::new(jobs));
-    let resampled = std::thread::scope(|s| -> Result<Vec<(usize, GridColumn)>> {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                let jobs = Arc::clone(&jobs);
-                let give_back = give_back.clone();
-                s.spawn(move || resample_jobs(&jobs, &give_back, plan, axis))
-            })
-            .collect();
-        drop((jobs, give_back));
-        let scanned = (|| -> Result<()> {
-            while let Some(s) = iter.next_into(&mut cols)? {
-                let Some(uses) = uses.get(s.key.as_ref()) else {
-                    continue;
-                };
-                source_points += cols.len() as u64;
-                done += 1;
-                report(done, source_points);
-                let mut channels_of = Vec::new();
-                for u in uses {
-                    match *u {
-                        Use::Label => label_points = Some(finite_points(&cols, s.value_type)),
-                        Use::Channel(i) => {
-                            if let (Some(c), Some(r)) = (plan.channels.get(i), channels.get_mut(i))
-                            {
-                                r.value_type = Some(s.value_type);
-                                r.method = method_name(c.method, Some(s.value_type));
-                                channels_of.push(i);
-                            }
-                        }
-                    }
-                }
-                if channels_of.is_empty() {
-                    continue;
-                }
-                let next = recycled.try_recv().unwrap_or_default();
-                let job = Job {
-                    cols: std::mem::replace(&mut cols, next),
-                    value_type: s.value_type,
-                    channels: channels_of,
-                };
-                if to_workers.send(job).is_err() {
-                    break; // a worker is gone: its join reports it below
+    let work = || -> Result<Vec<(usize, GridColumn)>> {
+        let mut out = Vec::new();
+        let mut cols = Columns::default();
+        let (mut ts_buf, mut values_buf) = (Vec::new(), Vec::new());
+        loop {
+            let next = {
+                let mut st = scan.lock().unwrap_or_else(PoisonError::into_inner);
+                st.next_series(&mut cols, plan, &uses, &report)
+            };
+            let Some((value_type, channels_of)) = next? else {
+                return Ok(out);
+            };
+            let (ts, values) = finite_view(&cols, value_type, &mut ts_buf, &mut values_buf);
+            for i in channels_of {
+                if let Some(c) = plan.channels.get(i) {
+                    let how = resample_of(c.method, value_type);
+                    out.push((i, resample(ts, values, axis, how, c.max_gap_ns)));
                 }
             }
-            Ok(())
-        })();
-        drop(to_workers);
-        let mut out = Vec::new();
-        for h in handles {
-            out.extend(h.join().map_err(|_| {
-                DatasetError::BadOutput("internal: a resampling thread panicked".into())
-            })?);
         }
-        scanned.map(|()| out)
+    };
+    let resampled = std::thread::scope(|s| -> Result<Vec<(usize, GridColumn)>> {
+        let helpers: Vec<_> = (1..workers).map(|_| s.spawn(work)).collect();
+        let mut out = work();
+        for h in helpers {
+            let theirs = h.join().map_err(|_| {
+                DatasetError::BadOutput("internal: a resampling thread panicked".into())
+            })?;
+            // The first error wins; the columns of a failed read are dropped.
+            out = out.and_then(|mut mine| {
+                mine.extend(theirs?);
+                Ok(mine)
+            });
+        }
+        out
     })?;
+    let source_points = scan
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+        .source_points;
     for (i, col) in resampled {
         if let Some(slot) = columns.get_mut(i) {
             *slot = Some(col);
@@ -191,38 +176,62 @@ pub(crate) fn read(
     })
 }
 
-/// One series' decoded points and the channels resampled from them.
-struct Job {
-    cols: Columns,
-    value_type: ValueType,
-    channels: Vec<usize>,
+/// The scan the resampling threads share, and what it has read so far.
+struct ScanState<'a> {
+    iter: ScanIter,
+    done: usize,
+    source_points: u64,
+    channels: &'a mut Vec<ResolvedChannel>,
+    label_points: &'a mut Option<(Vec<i64>, Vec<f64>)>,
+    /// A thread's read failed: the others stop.
+    failed: bool,
 }
 
-/// A resampling thread: takes jobs until the channel closes, gives each
-/// job's columns back for reuse; returns each channel's column with its
-/// index.
-fn resample_jobs(
-    jobs: &Mutex<Receiver<Job>>,
-    give_back: &Sender<Columns>,
-    plan: &Plan,
-    axis: GridAxis,
-) -> Vec<(usize, GridColumn)> {
-    let mut out = Vec::new();
-    let (mut ts_buf, mut values_buf) = (Vec::new(), Vec::new());
-    loop {
-        // The lock is held only while waiting for the next job; a receiver
-        // is still sound after another worker panicked holding it.
-        let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
-        let Ok(job) = job else { return out };
-        let (ts, values) = finite_view(&job.cols, job.value_type, &mut ts_buf, &mut values_buf);
-        for &i in &job.channels {
-            if let Some(c) = plan.channels.get(i) {
-                let how = resample_of(c.method, job.value_type);
-                out.push((i, resample(ts, values, axis, how, c.max_gap_ns)));
+impl ScanState<'_> {
+    /// Decodes the next series that a channel reads into `cols` (the label
+    /// series' points are kept on the way); its value type and channels,
+    /// or None at the end.
+    fn next_series(
+        &mut self,
+        cols: &mut Columns,
+        plan: &Plan,
+        uses: &Uses,
+        report: &impl Fn(usize, u64),
+    ) -> Result<Option<(ValueType, Vec<usize>)>> {
+        while !self.failed {
+            let s = match self.iter.next_into(cols) {
+                Ok(Some(s)) => s,
+                Ok(None) => return Ok(None),
+                Err(e) => {
+                    self.failed = true;
+                    return Err(e.into());
+                }
+            };
+            let Some(uses) = uses.get(s.key.as_ref()) else {
+                continue;
+            };
+            self.source_points += cols.len() as u64;
+            self.done += 1;
+            report(self.done, self.source_points);
+            let mut channels_of = Vec::new();
+            for u in uses {
+                match *u {
+                    Use::Label => *self.label_points = Some(finite_points(cols, s.value_type)),
+                    Use::Channel(i) => {
+                        if let (Some(c), Some(r)) = (plan.channels.get(i), self.channels.get_mut(i))
+                        {
+                            r.value_type = Some(s.value_type);
+                            r.method = method_name(c.method, Some(s.value_type));
+                            channels_of.push(i);
+                        }
+                    }
+                }
+            }
+            if !channels_of.is_empty() {
+                return Ok(Some((s.value_type, channels_of)));
             }
         }
-        // The reader may be done: the columns are then simply freed.
-        let _ = give_back.send(job.cols);
+        Ok(None)
     }
 }
 
