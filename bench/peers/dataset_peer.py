@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The dataset build of issue 5 by DuckDB + NumPy, for comparison with historian.
 
-Three commands (bench/peers/run.sh runs them; README.md, "Dataset build"):
+Three commands (bench/peers/run.sh runs them; README.md, "Training sets"):
 
 ``prepare --data SKAB --work DIR [--historian BIN]``
     Writes the tiled SKAB data of dataset_tiled.toml (the rows of every file sorted by

@@ -77,7 +77,7 @@ if [ "$dataset" = 0 ]; then
     exit 0
 fi
 
-# The dataset step (README.md, "Dataset build"): prepare the data (not timed), then
+# The dataset step (README.md, "Training sets"): prepare the data (not timed), then
 # DATASET_REPEAT (default 3) rounds of historian's build and DuckDB + NumPy's build,
 # the peer's tensors compared with historian's; the table goes to stdout and, with the
 # JSON lines of every build, to $PEERS_OUT/dataset*.
