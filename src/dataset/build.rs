@@ -347,9 +347,7 @@ impl Dataset {
         let cols = self.columns.iter().zip(&self.stats);
         cols.map(|(col, s)| {
             let cells = col.values.iter().zip(&col.valid);
-            cells
-                .map(|(&v, &ok)| if ok { s.apply(v) } else { 0.0 })
-                .collect()
+            cells.map(|(&v, &ok)| s.written(v, ok)).collect()
         })
         .collect()
     }

@@ -44,6 +44,15 @@ impl ChannelStats {
     pub fn apply(&self, x: f64) -> f64 {
         (x - self.offset) / self.scale
     }
+
+    /// A cell as the tensors hold it: normalised where `valid`, else 0.0.
+    pub fn written(&self, x: f64, valid: bool) -> f64 {
+        if valid {
+            self.apply(x)
+        } else {
+            0.0
+        }
+    }
 }
 
 /// How many train windows cover each grid point with their own steps: +1

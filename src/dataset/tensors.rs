@@ -9,7 +9,7 @@
 //!    (0.0 where missing) or of validity flags: no per-cell branching.
 //! 2. The bytes are a pure function of the dataset: same dataset, same files.
 //! 3. `grid_X[c, k]` holds the same f64 as every `X[w, c, k - start(w)]`
-//!    (one expression, [`ChannelStats::apply`], for both), so
+//!    (one expression, [`ChannelStats::written`], for both), so
 //!    `sliding_window_view(grid_X, length, axis=1)[:, index].transpose(1, 0, 2)`
 //!    equals `X` bit for bit.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
@@ -177,7 +177,7 @@ pub(crate) fn write_grid(dir: &OutDir, ds: &Dataset, t: GridTensor) -> Result<Fi
                 for (values, valid) in cells {
                     chunk.clear();
                     let normalised = values.iter().zip(valid);
-                    chunk.extend(normalised.map(|(&v, &ok)| if ok { s.apply(v) } else { 0.0 }));
+                    chunk.extend(normalised.map(|(&v, &ok)| s.written(v, ok)));
                     w.f64s(&chunk).map_err(io_err)?;
                 }
             }
