@@ -5,7 +5,8 @@
 //! possible: series of different lengths, qualities on some points of some
 //! series only, data split over several segments (multi-block, overlapping
 //! through overwrites) and memtables, ranges that cut blocks and ranges that
-//! cover them whole.
+//! cover them whole. `Snapshot::reader` (the same read by series index,
+//! from several threads at once) is held to the same scans.
 
 mod common;
 
@@ -45,21 +46,32 @@ fn write(t: &Tenant, rng: &mut Rng, keys: &[SeriesKey], start: i64, n: i64) {
     t.write(&b).unwrap();
 }
 
-#[test]
-fn reused_buffer_scans_equal_fresh_scans() {
+/// A tenant with five series over two segments, overwrites and memtables
+/// (see the module doc), and the generator that goes on from there.
+fn setup() -> (Engine, Tenant, Rng) {
     let mut rng = Rng::new(common::seed());
     let engine = open();
     let t = engine.tenant("acme").unwrap();
+    fill(&engine, &t, &mut rng);
+    (engine, t, rng)
+}
+
+fn fill(engine: &Engine, t: &Tenant, rng: &mut Rng) {
     let keys: Vec<SeriesKey> = ["a", "b", "qa", "qb", "z"]
         .iter()
         .map(|m| SeriesKey::new(*m, [("m", "1")]).unwrap())
         .collect();
-    write(&t, &mut rng, &keys, 0, 9_000);
+    write(t, rng, &keys, 0, 9_000);
     engine.flush().unwrap();
-    write(&t, &mut rng, &keys, 9_000 * SEC, 5_000);
+    write(t, rng, &keys, 9_000 * SEC, 5_000);
     engine.flush().unwrap();
-    write(&t, &mut rng, &keys, 2_000 * SEC, 700); // overwrites inside flushed blocks
-    write(&t, &mut rng, &keys, 14_000 * SEC, 1_500); // memtable only
+    write(t, rng, &keys, 2_000 * SEC, 700); // overwrites inside flushed blocks
+    write(t, rng, &keys, 14_000 * SEC, 1_500); // memtable only
+}
+
+#[test]
+fn reused_buffer_scans_equal_fresh_scans() {
+    let (_engine, t, mut rng) = setup();
     let mut reused = Columns::default();
     let mut compared = 0;
     for q in 0..400 {
@@ -81,4 +93,41 @@ fn reused_buffer_scans_equal_fresh_scans() {
         assert!(scan.next_into(&mut reused).unwrap().is_none());
     }
     assert!(compared > 1_000_000, "only {compared} points compared");
+}
+
+/// Two threads, each with its own reader of one snapshot and one reused
+/// buffer, read the series by index in an interleaved order: every series
+/// equals the fresh scan's, and an index past the end reads nothing.
+#[test]
+fn readers_on_two_threads_equal_fresh_scans() {
+    let (_engine, t, mut rng) = setup();
+    for q in 0..100 {
+        let from = rng.below(16_000) as i64 * SEC - SEC;
+        let len = (1 + rng.below(16_000) as i64) * SEC;
+        let range = TimeRange::half_open(from, from + len).unwrap();
+        let fresh = t.scan_all(&Selector::all(), from, from + len).unwrap();
+        let snap = t.snapshot(&Selector::all(), range);
+        let keys: Vec<SeriesKey> = snap.keys().cloned().collect();
+        let read = |parity: usize| {
+            let mut reader = snap.reader();
+            let mut cols = Columns::default();
+            let mut got = Vec::new();
+            for i in (0..=keys.len()).rev().filter(|i| i % 2 == parity) {
+                if let Some(s) = reader.read_into(i, &mut cols).unwrap() {
+                    assert_eq!(Some(&*s.key), keys.get(i), "query {q}");
+                    got.push((SeriesKey::clone(&s.key), cols.clone()));
+                }
+            }
+            got
+        };
+        let mut got = std::thread::scope(|s| {
+            let other = s.spawn(|| read(1));
+            let mut mine = read(0);
+            mine.extend(other.join().unwrap());
+            mine
+        });
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        let want: Vec<(SeriesKey, Columns)> = fresh.into_iter().map(|d| (d.key, d.cols)).collect();
+        assert_eq!(got, want, "query {q} in {range:?}");
+    }
 }

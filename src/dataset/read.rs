@@ -14,15 +14,18 @@
 //!    (or no label points); its value type is then unknown (None).
 //! 5. With a pin, the snapshot is `Tenant::pinned_snapshot`: the same
 //!    points whatever was written since, so the same dataset.
-//! 6. One thread per core takes the next series from the one scan (under a
-//!    lock), decodes it into its own reused columns and resamples it while
-//!    another thread decodes: one decoded series per thread is in memory,
-//!    and a long read touches fresh memory for the first series only. Each
-//!    column is placed by its channel's index, so the result does not
-//!    depend on which thread ran it or when.
+//! 6. One thread per core takes the next series index (an atomic counter),
+//!    decodes that series into its own reused columns through its own
+//!    [`crate::query::SeriesReader`] of the one snapshot, and resamples it:
+//!    the threads decode at the same time, one decoded series per thread is
+//!    in memory, and a long read touches fresh memory for the first series
+//!    only. Only the bookkeeping (counts, progress, resolved types, label
+//!    points) is under a lock. Each column is placed by its channel's index,
+//!    so the result does not depend on which thread ran it or when.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use super::build::{Progress, ProgressFn};
@@ -33,7 +36,6 @@ use super::validate::{LabelSource, Method, Plan};
 use crate::catalog::Selector;
 use crate::engine::Tenant;
 use crate::model::{Columns, SeriesKey, Value, ValueType};
-use crate::query::ScanIter;
 
 /// A channel as built: its series and how it was put on the grid.
 #[derive(Clone, Debug, PartialEq)]
@@ -90,14 +92,13 @@ pub(crate) fn read(
     let mut columns: Vec<Option<GridColumn>> = vec![None; plan.channels.len()];
     let seq = snap.seq();
     let total = uses.len();
-    let scan = Mutex::new(ScanState {
-        iter: snap.scan(),
+    let shared = Mutex::new(Shared {
         done: 0,
         source_points: 0,
         channels: &mut channels,
         label_points: &mut label_points,
-        failed: false,
     });
+    let (next, failed) = (AtomicUsize::new(0), AtomicBool::new(false));
     let report = |done, points| {
         if let Some(p) = progress {
             p(Progress::Read {
@@ -108,31 +109,45 @@ pub(crate) fn read(
         }
     };
     report(0, 0);
-    // One thread per core takes the next series from the scan (decoding
-    // it under the lock into its own reused columns), then resamples it
-    // unlocked while the other decodes; each column lands at its channel's
-    // index, so thread timing changes nothing.
+    // One thread per core takes the next series index, decodes that series
+    // through its own reader and resamples it while the other does the same;
+    // each column lands at its channel's index, so thread timing changes
+    // nothing.
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let work = || -> Result<Vec<(usize, GridColumn)>> {
         let mut out = Vec::new();
+        let mut reader = snap.reader();
         let mut cols = Columns::default();
         let (mut ts_buf, mut values_buf) = (Vec::new(), Vec::new());
-        loop {
-            let next = {
-                let mut st = scan.lock().unwrap_or_else(PoisonError::into_inner);
-                st.next_series(&mut cols, plan, &uses, &report)
+        while !failed.load(Ordering::Relaxed) {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(key) = keys.get(i) else {
+                break;
             };
-            let Some((value_type, channels_of)) = next? else {
-                return Ok(out);
+            let Some(uses_of) = uses.get(key) else {
+                continue;
             };
-            let (ts, values) = finite_view(&cols, value_type, &mut ts_buf, &mut values_buf);
+            let s = match reader.read_into(i, &mut cols) {
+                Ok(Some(s)) => s,
+                Ok(None) => continue,
+                Err(e) => {
+                    failed.store(true, Ordering::Relaxed);
+                    return Err(e.into());
+                }
+            };
+            let channels_of = shared
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .record(s.value_type, &cols, uses_of, plan, &report);
+            let (ts, values) = finite_view(&cols, s.value_type, &mut ts_buf, &mut values_buf);
             for i in channels_of {
                 if let Some(c) = plan.channels.get(i) {
-                    let how = resample_of(c.method, value_type);
+                    let how = resample_of(c.method, s.value_type);
                     out.push((i, resample(ts, values, axis, how, c.max_gap_ns)));
                 }
             }
         }
+        Ok(out)
     };
     let resampled = std::thread::scope(|s| -> Result<Vec<(usize, GridColumn)>> {
         let helpers: Vec<_> = (1..workers).map(|_| s.spawn(work)).collect();
@@ -149,7 +164,7 @@ pub(crate) fn read(
         }
         out
     })?;
-    let source_points = scan
+    let source_points = shared
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner)
         .source_points;
@@ -176,62 +191,43 @@ pub(crate) fn read(
     })
 }
 
-/// The scan the resampling threads share, and what it has read so far.
-struct ScanState<'a> {
-    iter: ScanIter,
+/// What the resampling threads have read so far.
+struct Shared<'a> {
     done: usize,
     source_points: u64,
     channels: &'a mut Vec<ResolvedChannel>,
     label_points: &'a mut Option<(Vec<i64>, Vec<f64>)>,
-    /// A thread's read failed: the others stop.
-    failed: bool,
 }
 
-impl ScanState<'_> {
-    /// Decodes the next series that a channel reads into `cols` (the label
-    /// series' points are kept on the way); its value type and channels,
-    /// or None at the end.
-    fn next_series(
+impl Shared<'_> {
+    /// Records a series just read into `cols` (its points, its type for the
+    /// channels that read it, the label series' points) and reports
+    /// progress; returns the channels to resample from it.
+    fn record(
         &mut self,
-        cols: &mut Columns,
+        value_type: ValueType,
+        cols: &Columns,
+        uses: &[Use],
         plan: &Plan,
-        uses: &Uses,
         report: &impl Fn(usize, u64),
-    ) -> Result<Option<(ValueType, Vec<usize>)>> {
-        while !self.failed {
-            let s = match self.iter.next_into(cols) {
-                Ok(Some(s)) => s,
-                Ok(None) => return Ok(None),
-                Err(e) => {
-                    self.failed = true;
-                    return Err(e.into());
-                }
-            };
-            let Some(uses) = uses.get(s.key.as_ref()) else {
-                continue;
-            };
-            self.source_points += cols.len() as u64;
-            self.done += 1;
-            report(self.done, self.source_points);
-            let mut channels_of = Vec::new();
-            for u in uses {
-                match *u {
-                    Use::Label => *self.label_points = Some(finite_points(cols, s.value_type)),
-                    Use::Channel(i) => {
-                        if let (Some(c), Some(r)) = (plan.channels.get(i), self.channels.get_mut(i))
-                        {
-                            r.value_type = Some(s.value_type);
-                            r.method = method_name(c.method, Some(s.value_type));
-                            channels_of.push(i);
-                        }
+    ) -> Vec<usize> {
+        self.source_points += cols.len() as u64;
+        self.done += 1;
+        report(self.done, self.source_points);
+        let mut channels_of = Vec::new();
+        for u in uses {
+            match *u {
+                Use::Label => *self.label_points = Some(finite_points(cols, value_type)),
+                Use::Channel(i) => {
+                    if let (Some(c), Some(r)) = (plan.channels.get(i), self.channels.get_mut(i)) {
+                        r.value_type = Some(value_type);
+                        r.method = method_name(c.method, Some(value_type));
+                        channels_of.push(i);
                     }
                 }
             }
-            if !channels_of.is_empty() {
-                return Ok(Some((s.value_type, channels_of)));
-            }
         }
-        Ok(None)
+        channels_of
     }
 }
 

@@ -30,6 +30,6 @@ pub use last::LastPoint;
 pub(crate) use last::LatestCache;
 pub use range::TimeRange;
 pub use request::{Agg, DownsampleRequest, Fill, QueryError};
-pub use scan::{ScanIter, ScannedSeries, SeriesData};
+pub use scan::{ScanIter, ScannedSeries, SeriesData, SeriesReader};
 pub use snapshot::Snapshot;
 pub use source::ReadStats;

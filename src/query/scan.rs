@@ -77,26 +77,10 @@ impl ScanIter {
         let Some(snap) = self.snap.as_ref() else {
             return Ok(None);
         };
-        while let Some(s) = snap.series.get(self.next) {
+        while self.next < snap.series.len() {
             self.next += 1;
-            let sources = SeriesSources::new(snap, s, snap.range());
-            // The buffer is overwritten from index 0 and truncated after, so
-            // a reused one is not cleared and zeroed again (Columns::write_at).
-            cols.quality = None;
-            let grow = sources.points_upper_bound().saturating_sub(cols.len());
-            cols.ts.reserve(grow);
-            cols.values.reserve(grow);
-            let mut sink = Collect { cols, at: 0 };
-            let read = sources.visit(&mut self.bufs, &mut sink);
-            let n = sink.at;
-            cols.truncate(n);
-            read?;
-            if !cols.is_empty() {
-                return Ok(Some(ScannedSeries {
-                    key: Arc::clone(&s.key),
-                    value_type: s.value_type,
-                    lossy: sources.lossy(),
-                }));
+            if let Some(s) = read_series(snap, self.next - 1, &mut self.bufs, cols)? {
+                return Ok(Some(s));
             }
         }
         Ok(None)
@@ -107,6 +91,53 @@ impl ScanIter {
     pub fn seq(&self) -> u64 {
         self.snap.as_ref().map_or(0, Snapshot::seq)
     }
+}
+
+/// Reads the series of one snapshot by their index in key order
+/// ([`Snapshot::keys`]), into buffers it reuses: several readers of one
+/// snapshot, one per thread, read different series at the same time.
+pub struct SeriesReader<'a> {
+    snap: &'a Snapshot,
+    bufs: ReadBufs,
+}
+
+impl SeriesReader<'_> {
+    /// Reads series `i` into `cols` as [`ScanIter::next_into`] does (same
+    /// buffer reuse); None when it has no points in the range or `i` is
+    /// past the last series.
+    pub fn read_into(&mut self, i: usize, cols: &mut Columns) -> Result<Option<ScannedSeries>> {
+        read_series(self.snap, i, &mut self.bufs, cols)
+    }
+}
+
+/// Reads series `i` of `snap` into `cols` (invariant 3); None when it has
+/// no points or there is no series `i`.
+fn read_series(
+    snap: &Snapshot,
+    i: usize,
+    bufs: &mut ReadBufs,
+    cols: &mut Columns,
+) -> Result<Option<ScannedSeries>> {
+    let Some(s) = snap.series.get(i) else {
+        return Ok(None);
+    };
+    let sources = SeriesSources::new(snap, s, snap.range());
+    // The buffer is overwritten from index 0 and truncated after, so a
+    // reused one is not cleared and zeroed again (Columns::write_at).
+    cols.quality = None;
+    let grow = sources.points_upper_bound().saturating_sub(cols.len());
+    cols.ts.reserve(grow);
+    cols.values.reserve(grow);
+    let mut sink = Collect { cols, at: 0 };
+    let read = sources.visit(bufs, &mut sink);
+    let n = sink.at;
+    cols.truncate(n);
+    read?;
+    Ok((!cols.is_empty()).then(|| ScannedSeries {
+        key: Arc::clone(&s.key),
+        value_type: s.value_type,
+        lossy: sources.lossy(),
+    }))
 }
 
 /// Stores a series' points into `cols` from index 0; `at` is the next index.
@@ -146,6 +177,14 @@ impl Iterator for ScanIter {
 }
 
 impl Snapshot {
+    /// A reader of this snapshot's series by index (see [`SeriesReader`]).
+    pub fn reader(&self) -> SeriesReader<'_> {
+        SeriesReader {
+            snap: self,
+            bufs: ReadBufs::default(),
+        }
+    }
+
     /// Scans the snapshot's series over its range.
     pub fn scan(self) -> ScanIter {
         ScanIter {
