@@ -9,7 +9,8 @@
 //! Every `SYNC_EVERY` bytes a third thread `fdatasync`s what is written
 //! so far (on its own handle of the same open file), so the disk writes
 //! back while the next chunks are produced and the final sync has only
-//! the tail left, instead of the whole file at `finish`.
+//! the tail left, instead of the whole file at `finish`. A file written
+//! without syncing has no such thread.
 //!
 //! Invariants:
 //! 1. Every byte that reaches the file passed through the hasher, in order
@@ -62,7 +63,8 @@ pub(crate) struct HashedFile {
     to_hasher: Option<SyncSender<Vec<u8>>>,
     recycled: Receiver<Vec<u8>>,
     hasher: Option<JoinHandle<Sha256>>,
-    /// Wakes the early-sync thread (a pending wake-up covers later bytes).
+    /// Wakes the early-sync thread (a pending wake-up covers later bytes);
+    /// None, as `syncer`, when the file is not synced.
     to_syncer: Option<SyncSender<()>>,
     /// Returns how many early syncs it ran.
     syncer: Option<JoinHandle<io::Result<u64>>>,
@@ -92,19 +94,25 @@ impl HashedFile {
                 h
             })
             .map_err(|e| DatasetError::io(&path, e))?;
-        let handle = file.try_clone().map_err(|e| DatasetError::io(&path, e))?;
-        let (to_syncer, wake) = mpsc::sync_channel::<()>(1);
-        let syncer = std::thread::Builder::new()
-            .name("dataset-sync".into())
-            .spawn(move || {
-                let mut syncs = 0;
-                for () in wake {
-                    handle.sync_data()?;
-                    syncs += 1;
-                }
-                Ok(syncs)
-            })
-            .map_err(|e| DatasetError::io(&path, e))?;
+        // Without syncing there is nothing for an early-sync thread to do.
+        let (to_syncer, syncer) = if sync {
+            let handle = file.try_clone().map_err(|e| DatasetError::io(&path, e))?;
+            let (to_syncer, wake) = mpsc::sync_channel::<()>(1);
+            let syncer = std::thread::Builder::new()
+                .name("dataset-sync".into())
+                .spawn(move || {
+                    let mut syncs = 0;
+                    for () in wake {
+                        handle.sync_data()?;
+                        syncs += 1;
+                    }
+                    Ok(syncs)
+                })
+                .map_err(|e| DatasetError::io(&path, e))?;
+            (Some(to_syncer), Some(syncer))
+        } else {
+            (None, None)
+        };
         Ok(HashedFile {
             path,
             name: name.to_string(),
@@ -114,8 +122,8 @@ impl HashedFile {
             to_hasher: Some(to_hasher),
             recycled,
             hasher: Some(hasher),
-            to_syncer: Some(to_syncer),
-            syncer: Some(syncer),
+            to_syncer,
+            syncer,
             synced_at: 0,
             sync_every: SYNC_EVERY,
             sync,
@@ -164,9 +172,12 @@ impl HashedFile {
         self.flush_chunk().map_err(io_err)?;
         // An early sync's error must fail the file: the final sync on the
         // same open file may no longer report it.
-        let early_syncs = close_and_join(&mut self.to_syncer, &mut self.syncer)
-            .ok_or_else(|| io_err(io::Error::other("the sync thread panicked")))?
-            .map_err(io_err)?;
+        let early_syncs = match self.syncer {
+            Some(_) => close_and_join(&mut self.to_syncer, &mut self.syncer)
+                .ok_or_else(|| io_err(io::Error::other("the sync thread panicked")))?
+                .map_err(io_err)?,
+            None => 0,
+        };
         self.file.flush().map_err(io_err)?;
         if self.sync {
             self.file.sync_all().map_err(io_err)?;
@@ -257,8 +268,9 @@ mod tests {
         assert_eq!((e.bytes, e.sha256), (bytes, sha));
         assert_eq!(bytes, 50 * 77_777);
         assert!(bytes > 3 * CHUNK as u64);
-        // Without syncs: the same entry, and no early sync runs.
+        // Without syncs: the same entry, no early-sync thread, no early sync.
         let mut f = HashedFile::create_in(&dir, "c.bin", false).unwrap();
+        assert!(f.syncer.is_none() && f.to_syncer.is_none());
         f.sync_every = 2 * CHUNK as u64;
         for _ in 0..50 {
             f.write_all(&piece).unwrap();
