@@ -25,6 +25,14 @@ use historian::dataset::{
 use historian::{Durability, Engine, Options, Tenant, Value};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+/// An engine in a temporary directory with tenant `acme` [`fill`]ed.
+fn filled() -> (tempfile::TempDir, Engine, Tenant) {
+    let (d, e) = dataset_support::engine();
+    let t = e.tenant("acme").unwrap();
+    fill(&t);
+    (d, e, t)
+}
+
 fn fill(t: &Tenant) {
     let a: Vec<(i64, f64)> = (0..120)
         .filter(|k| k % 11 != 4)
@@ -75,9 +83,7 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 
 #[test]
 fn npy_files_hold_the_dataset() {
-    let (_d, e) = dataset_support::engine();
-    let t = e.tenant("acme").unwrap();
-    fill(&t);
+    let (_d, _e, t) = filled();
     let ds = Dataset::cut(&t, &spec()).unwrap();
     let out = tempfile::tempdir().unwrap();
     let m = ds.write(out.path()).unwrap();
@@ -131,9 +137,7 @@ fn npy_files_hold_the_dataset() {
 
 #[test]
 fn parquet_long_form_matches_the_tensors() {
-    let (_d, e) = dataset_support::engine();
-    let t = e.tenant("acme").unwrap();
-    fill(&t);
+    let (_d, _e, t) = filled();
     let ds = Dataset::cut(&t, &spec()).unwrap();
     let out = tempfile::tempdir().unwrap();
     ds.write(out.path()).unwrap();
@@ -180,9 +184,7 @@ fn parquet_long_form_matches_the_tensors() {
 
 #[test]
 fn manifest_records_how_the_set_was_made() {
-    let (_d, e) = dataset_support::engine();
-    let t = e.tenant("acme").unwrap();
-    fill(&t);
+    let (_d, _e, t) = filled();
     let out = tempfile::tempdir().unwrap();
     let m = build(&t, &spec(), out.path()).unwrap();
     let text = std::fs::read_to_string(out.path().join(MANIFEST_FILE)).unwrap();
@@ -210,9 +212,7 @@ fn manifest_records_how_the_set_was_made() {
 
 #[test]
 fn verify_names_a_damaged_file() {
-    let (_d, e) = dataset_support::engine();
-    let t = e.tenant("acme").unwrap();
-    fill(&t);
+    let (_d, _e, t) = filled();
     let out = tempfile::tempdir().unwrap();
     build(&t, &spec(), out.path()).unwrap();
     let x = out.path().join("X_train.npy");
@@ -298,9 +298,7 @@ fn wide_batches(dir: &Path) -> (Vec<RecordBatch>, Vec<RecordBatch>) {
 
 #[test]
 fn wide_forms_hold_the_tensor_cells_one_row_per_step() {
-    let (_d, e) = dataset_support::engine();
-    let t = e.tenant("acme").unwrap();
-    fill(&t);
+    let (_d, _e, t) = filled();
     let spec = spec().with_formats(&OutputFormat::ALL);
     let ds = Dataset::cut(&t, &spec).unwrap();
     let out = tempfile::tempdir().unwrap();
@@ -375,9 +373,7 @@ fn bad_output_formats_are_refused_before_reading() {
         "{e}"
     );
     // Only npy: no Parquet forms but the window table.
-    let (_d, e) = dataset_support::engine();
-    let t = e.tenant("acme").unwrap();
-    fill(&t);
+    let (_d, _e, t) = filled();
     let out = tempfile::tempdir().unwrap();
     let m = build(&t, &spec().with_formats(&[OutputFormat::Npy]), out.path()).unwrap();
     assert!(m
@@ -394,9 +390,7 @@ fn bad_output_formats_are_refused_before_reading() {
 /// which changes no byte.
 #[test]
 fn the_grid_form_holds_every_window_of_the_tensors() {
-    let (_d, e) = dataset_support::engine();
-    let t = e.tenant("acme").unwrap();
-    fill(&t);
+    let (_d, _e, t) = filled();
     let out = tempfile::tempdir().unwrap();
     let both = spec().with_formats(&[OutputFormat::Npy, OutputFormat::NpyGrid]);
     let no_sync = BuildOptions {
