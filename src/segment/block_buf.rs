@@ -5,8 +5,10 @@
 //! 1. `ts()`, `values()` and the qualities hold the last block decoded into
 //!    the buffer, `len` points each; after a failed decode `len` is 0.
 //! 2. The series of one clock share timestamp sections (`FLAG_SHARED_TS` in
-//!    `block.rs`). Such a section is decoded once into a slot of the buffer's
-//!    cache and `ts()` reads the slot, with no copy. A slot matches only the
+//!    `block.rs`): the first block carries the section, the later ones point
+//!    back at its bytes. Every v2 section, carried or shared, is decoded once
+//!    into a slot of the buffer's cache and `ts()` reads the slot, with no
+//!    copy; the buffer's own timestamps serve v1 blocks. A slot matches only the
 //!    same section bytes and count, compared in full, so nothing stale or
 //!    colliding can match; a slot whose decode failed matches nothing.
 //! 3. Memory is bounded: three block buffers plus at most [`SHARED_TS_SLOTS`]
@@ -93,15 +95,13 @@ impl BlockBuf {
         self.len = n;
     }
 
-    /// Decodes the timestamps of the block laid out by `l`: into the own
-    /// buffer, or for a shared section into (or straight from) a cache slot.
+    /// Decodes the timestamps of the block laid out by `l` into a cache slot,
+    /// or finds them there already decoded.
     pub(crate) fn decode_ts(&mut self, l: &BlockLayout<'_>) -> Result<(), DecodeError> {
         let n = l.count;
-        if !l.ts_shared {
-            self.ts_slot = None;
-            let ts = self.ts.0.get_mut(..n).unwrap_or_default();
-            return codec::timestamps::decode(l.ts, l.ts_at, ts);
-        }
+        // A section of the block's own is cached too: the series after it
+        // that share its clock point back at these same bytes, and find them
+        // decoded instead of decoding them a second time.
         let hit = self
             .shared_ts
             .iter()

@@ -94,6 +94,29 @@ fn series_on_one_clock_store_their_timestamps_once() {
 }
 
 #[test]
+fn a_clock_is_decoded_once_for_all_its_series() {
+    let series = machine();
+    let bytes = encode(&series, None);
+    let dir = tempfile::tempdir().unwrap();
+    let seg = open(&dir, &bytes).unwrap();
+    let find = |name: &str| seg.find(&SeriesKey::parse(name).unwrap()).unwrap();
+    let (a, b, c, d) = (find("a"), find("b"), find("c"), find("d"));
+    let mut buf = crate::segment::BlockBuf::default();
+    for k in 0..a.blocks.len() {
+        // a carries the section; d, on its own clock, comes between.
+        seg.decode_block_into(a, &a.blocks[k], &mut buf).unwrap();
+        let (carried, first) = (buf.ts().as_ptr(), buf.ts()[0]);
+        seg.decode_block_into(d, &d.blocks[0], &mut buf).unwrap();
+        assert_eq!(buf.ts(), &series[3].2.ts[..], "d keeps its own clock");
+        for ss in [b, c] {
+            seg.decode_block_into(ss, &ss.blocks[k], &mut buf).unwrap();
+            assert_eq!(buf.ts().as_ptr(), carried, "block {k}: decoded again");
+            assert_eq!(buf.ts()[0], first);
+        }
+    }
+}
+
+#[test]
 fn every_bit_flip_and_truncation_is_detected() {
     let series = machine();
     let bytes = encode(&series, None);
