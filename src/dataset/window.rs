@@ -111,20 +111,66 @@ pub(crate) fn cut(
     out
 }
 
-/// `prefix[k]`: invalid cells over all channels at grid indices `< k`
-/// (counted at `k + 1`, then summed in place: one grid-sized array).
+/// `prefix[k]`: invalid cells over all channels at grid indices `< k`.
+/// One pass over the grid: the channels' invalid cells are counted into a
+/// small block of per-point counts (which stays in cache), then the block
+/// is summed onto the prefix, so the grid-sized array is written once.
 fn missing_prefix(points: usize, columns: &[GridColumn]) -> Vec<u64> {
+    const BLOCK: usize = 4096;
     let mut prefix = vec![0u64; points + 1];
-    for c in columns {
-        let counts = prefix.get_mut(1..).unwrap_or_default();
-        for (n, &ok) in counts.iter_mut().zip(&c.valid) {
-            *n += u64::from(!ok);
+    let mut block = [0u32; BLOCK];
+    let mut sum = 0u64;
+    let rest = prefix.get_mut(1..).unwrap_or_default();
+    for (out, start) in rest.chunks_mut(BLOCK).zip((0..points).step_by(BLOCK)) {
+        let counts = block.get_mut(..out.len()).unwrap_or_default();
+        counts.fill(0);
+        for c in columns {
+            let valid = c.valid.get(start..).unwrap_or_default();
+            for (n, &ok) in counts.iter_mut().zip(valid) {
+                *n += u32::from(!ok);
+            }
+        }
+        for (p, &n) in out.iter_mut().zip(counts.iter()) {
+            sum += u64::from(n);
+            *p = sum;
         }
     }
-    let mut sum = 0u64;
-    for n in &mut prefix {
-        sum += *n;
-        *n = sum;
-    }
     prefix
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The blocked prefix equals counting cell by cell, across block edges
+    /// and with a channel shorter than the grid (its missing tail is valid).
+    #[test]
+    fn missing_prefix_counts_every_invalid_cell_before_k() {
+        let points = 3 * 4096 + 17;
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut flip = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            !x.is_multiple_of(3)
+        };
+        let columns: Vec<GridColumn> = [points, points, 5000]
+            .iter()
+            .map(|&n| {
+                let valid: Vec<bool> = (0..n).map(|_| flip()).collect();
+                GridColumn {
+                    values: vec![0.0; n],
+                    valid,
+                }
+            })
+            .collect();
+        let prefix = missing_prefix(points, &columns);
+        assert_eq!(prefix.len(), points + 1);
+        let mut want = 0u64;
+        for (k, &got) in prefix.iter().enumerate() {
+            assert_eq!(got, want, "k = {k}");
+            let invalid = columns.iter().filter(|c| c.valid.get(k) == Some(&false));
+            want += invalid.count() as u64;
+        }
+    }
 }
