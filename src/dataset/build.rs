@@ -43,6 +43,8 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use super::error::{DatasetError, Result};
 use super::grid::{GridAxis, GridColumn};
@@ -281,26 +283,7 @@ impl Dataset {
         } else {
             Vec::new()
         };
-        let mut files = Vec::with_capacity(jobs.len());
-        for (done, job) in jobs.iter().enumerate() {
-            if let Some(p) = progress {
-                let file = job.file_name();
-                let total = jobs.len();
-                p(Progress::Write {
-                    file: &file,
-                    done,
-                    total,
-                });
-            }
-            files.push(match *job {
-                FileJob::Npy(split, t) => tensors::write(&out, self, &norm, split, t)?,
-                FileJob::Grid(t) => tensors::write_grid(&out, self, t)?,
-                FileJob::ParquetLong => parquet::write_long(&out, self)?,
-                FileJob::ParquetWide => wide::write_parquet(&out, self, &norm)?,
-                FileJob::Arrow => wide::write_arrow(&out, self, &norm)?,
-                FileJob::Windows => parquet::write_windows(&out, self)?,
-            });
-        }
+        let files = self.write_files(&out, &norm, &jobs, progress)?;
         if let Some(p) = progress {
             let total = jobs.len();
             p(Progress::Write {
@@ -312,6 +295,75 @@ impl Dataset {
         let m = self.manifest(files);
         manifest::write(dir, &m, opts.sync)?;
         Ok(m)
+    }
+
+    /// Writes the files of `jobs` on up to two threads (each file also has
+    /// its own hashing thread, `sink.rs`), the heaviest first, so the big
+    /// tensor and the small files are written at the same time. Returns
+    /// their entries in `jobs` order, whatever order they finished in; on
+    /// failure, the first failed job's error in that order.
+    fn write_files(
+        &self,
+        out: &OutDir,
+        norm: &[Vec<f64>],
+        jobs: &[FileJob],
+        progress: Option<ProgressFn<'_>>,
+    ) -> Result<Vec<FileEntry>> {
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        order.sort_by_key(|&i| jobs.get(i).map_or(0, |j| j.weight_rank()));
+        let next = AtomicUsize::new(0);
+        let done = AtomicUsize::new(0);
+        let results: Mutex<Vec<Option<Result<FileEntry>>>> =
+            Mutex::new(jobs.iter().map(|_| None).collect());
+        let worker = || {
+            while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let Some(&job) = jobs.get(i) else { break };
+                if let Some(p) = progress {
+                    p(Progress::Write {
+                        file: &job.file_name(),
+                        done: done.load(Ordering::Relaxed),
+                        total: jobs.len(),
+                    });
+                }
+                let r = match job {
+                    FileJob::Npy(split, t) => tensors::write(out, self, norm, split, t),
+                    FileJob::Grid(t) => tensors::write_grid(out, self, t),
+                    FileJob::ParquetLong => parquet::write_long(out, self),
+                    FileJob::ParquetWide => wide::write_parquet(out, self, norm),
+                    FileJob::Arrow => wide::write_arrow(out, self, norm),
+                    FileJob::Windows => parquet::write_windows(out, self),
+                };
+                done.fetch_add(1, Ordering::Relaxed);
+                let failed = r.is_err();
+                if let Some(slot) = results.lock().unwrap_or_else(|e| e.into_inner()).get_mut(i) {
+                    *slot = Some(r);
+                }
+                if failed {
+                    // Stop taking jobs; the other writer finishes its own.
+                    next.store(order.len(), Ordering::Relaxed);
+                }
+            }
+        };
+        let writers = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+        std::thread::scope(|s| {
+            for _ in 1..writers {
+                s.spawn(worker);
+            }
+            worker();
+        });
+        let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut files = Vec::with_capacity(jobs.len());
+        for r in results {
+            match r {
+                Some(r) => files.push(r?),
+                None => {
+                    return Err(DatasetError::BadOutput(
+                        "internal: a file job was not run".into(),
+                    ))
+                }
+            }
+        }
+        Ok(files)
     }
 
     /// The files the spec asks for, in the order they are written.
@@ -413,6 +465,19 @@ enum FileJob {
 }
 
 impl FileJob {
+    /// 0 for files of a grid's size or more, 1 for a mask or the window
+    /// table, 2 for a value per window: writers take the heaviest first.
+    fn weight_rank(self) -> u8 {
+        match self {
+            FileJob::Grid(GridTensor::X) | FileJob::ParquetLong => 0,
+            FileJob::ParquetWide | FileJob::Arrow => 0,
+            FileJob::Npy(_, Tensor::X | Tensor::Future) => 0,
+            FileJob::Grid(GridTensor::Mask) | FileJob::Windows => 1,
+            FileJob::Npy(_, Tensor::Mask | Tensor::FutureMask) => 1,
+            FileJob::Npy(..) => 2,
+        }
+    }
+
     fn file_name(self) -> String {
         match self {
             FileJob::Npy(split, t) => t.file_name(split),
