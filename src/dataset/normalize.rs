@@ -91,6 +91,12 @@ pub(crate) fn stats(
     let weight = train_coverage(points, length, windows);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let per = names.len().div_ceil(threads.max(1)).max(1);
+    // Whole groups of LANES channels per thread where the count allows.
+    let per = if names.len() >= LANES * threads {
+        per.next_multiple_of(LANES)
+    } else {
+        per
+    };
     let jobs: Vec<(&[String], &[GridColumn])> =
         names.chunks(per).zip(columns.chunks(per)).collect();
     let parts: Vec<Vec<Result<ChannelStats>>> = std::thread::scope(|s| {
@@ -98,12 +104,7 @@ pub(crate) fn stats(
             .iter()
             .map(|&(n, c)| {
                 let weight = &weight;
-                s.spawn(move || {
-                    n.iter()
-                        .zip(c)
-                        .map(|(n, c)| channel(method, n, c, weight))
-                        .collect()
-                })
+                s.spawn(move || channels(method, n, c, weight))
             })
             .collect();
         handles
@@ -120,8 +121,152 @@ pub(crate) fn stats(
     parts.into_iter().flatten().collect()
 }
 
+/// Channels whose sums run side by side in one pass over the grid.
+const LANES: usize = 4;
+
+/// The statistics of `cols` (named `names`), in their order: groups of
+/// [`LANES`] channels walk the grid together, one accumulator each, so four
+/// dependent chains of float adds overlap instead of running one after the
+/// other. Each channel's own sums still run in grid order with the same
+/// operations as [`channel`], so every result is bit-identical to it
+/// (tested).
+fn channels(
+    method: Normalization,
+    names: &[String],
+    cols: &[GridColumn],
+    weight: &[u64],
+) -> Vec<Result<ChannelStats>> {
+    let mut out = Vec::with_capacity(names.len());
+    for (names, cols) in names.chunks(LANES).zip(cols.chunks(LANES)) {
+        // A short group repeats its last channel; the copies are dropped.
+        let Some(last) = cols.last() else { break };
+        let n = weight.len();
+        if cols.iter().any(|c| c.values.len() < n || c.valid.len() < n) {
+            let msg = "internal: a grid column is shorter than the grid";
+            out.extend(
+                names
+                    .iter()
+                    .map(|_| Err(DatasetError::BadOutput(msg.into()))),
+            );
+            continue;
+        }
+        let group: [&GridColumn; LANES] = std::array::from_fn(|j| cols.get(j).unwrap_or(last));
+        let moments = group_moments(group, weight);
+        for (name, m) in names.iter().zip(moments) {
+            out.push(finish(method, name, m));
+        }
+    }
+    out
+}
+
+/// Pass results of one channel: count, sum, min, max, and the sum of
+/// squared deviations from the mean.
+#[derive(Clone, Copy)]
+struct Moments {
+    count: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    squares: f64,
+}
+
+/// Both passes over a group of channels (see [`channels`]), each column at
+/// least as long as `weight`.
+fn group_moments(cols: [&GridColumn; LANES], weight: &[u64]) -> [Moments; LANES] {
+    let n = weight.len();
+    let values = cols.map(|c| c.values.get(..n).unwrap_or_default());
+    let valid = cols.map(|c| c.valid.get(..n).unwrap_or_default());
+    let grid = || {
+        let [a, b, c, d] = std::array::from_fn(|j| {
+            let v: &[f64] = values.get(j).copied().unwrap_or_default();
+            v.iter().zip(valid.get(j).copied().unwrap_or_default())
+        });
+        weight.iter().zip(a.zip(b).zip(c.zip(d)))
+    };
+    let mut m = [Moments {
+        count: 0,
+        sum: -0.0,
+        min: f64::INFINITY,
+        max: f64::NEG_INFINITY,
+        squares: -0.0,
+    }; LANES];
+    for (&w, ((a, b), (c, d))) in grid() {
+        if w == 0 {
+            continue;
+        }
+        for (m, (&v, &ok)) in m.iter_mut().zip([a, b, c, d]) {
+            if ok {
+                m.count += w;
+                m.sum += w as f64 * v;
+                m.min = m.min.min(v);
+                m.max = m.max.max(v);
+            }
+        }
+    }
+    let means = m.map(|m| m.sum / m.count as f64);
+    for (&w, ((a, b), (c, d))) in grid() {
+        if w == 0 {
+            continue;
+        }
+        for ((m, &mean), (&v, &ok)) in m.iter_mut().zip(&means).zip([a, b, c, d]) {
+            if ok {
+                m.squares += w as f64 * (v - mean) * (v - mean);
+            }
+        }
+    }
+    m
+}
+
+/// One channel's statistics from its pass results.
+fn finish(method: Normalization, name: &str, m: Moments) -> Result<ChannelStats> {
+    let Moments {
+        count,
+        sum,
+        min,
+        max,
+        squares,
+    } = m;
+    if count == 0 {
+        if method != Normalization::None {
+            return Err(DatasetError::NoTrainValues(name.to_string()));
+        }
+        return Ok(ChannelStats {
+            channel: name.to_string(),
+            cells: 0,
+            mean: None,
+            std: None,
+            min: None,
+            max: None,
+            offset: 0.0,
+            scale: 1.0,
+        });
+    }
+    let n = count as f64;
+    let mean = sum / n;
+    let var = squares / n;
+    let std = var.sqrt();
+    let nonzero = |s: f64| if s == 0.0 { 1.0 } else { s };
+    let (offset, scale) = match method {
+        Normalization::None => (0.0, 1.0),
+        Normalization::Zscore => (mean, nonzero(std)),
+        Normalization::Minmax => (min, nonzero(max - min)),
+    };
+    Ok(ChannelStats {
+        channel: name.to_string(),
+        cells: count,
+        mean: Some(mean),
+        std: Some(std),
+        min: Some(min),
+        max: Some(max),
+        offset,
+        scale,
+    })
+}
+
 /// One channel's statistics: pass 1 count, sum, min and max, pass 2 the
-/// squared deviations, both over the valid train cells in grid order.
+/// squared deviations, both over the valid train cells in grid order. The
+/// definition [`channels`] must match bit for bit.
+#[cfg(test)]
 fn channel(
     method: Normalization,
     name: &str,
@@ -143,42 +288,80 @@ fn channel(
         min = min.min(v);
         max = max.max(v);
     }
-    if count == 0 {
-        if method != Normalization::None {
-            return Err(DatasetError::NoTrainValues(name.to_string()));
-        }
-        return Ok(ChannelStats {
-            channel: name.to_string(),
-            cells: 0,
-            mean: None,
-            std: None,
-            min: None,
-            max: None,
-            offset: 0.0,
-            scale: 1.0,
-        });
-    }
-    let n = count as f64;
-    let mean = sum / n;
-    let var = cells()
+    let mean = sum / count as f64;
+    let squares = cells()
         .map(|(w, v)| w as f64 * (v - mean) * (v - mean))
-        .fold(-0.0, |a, b| a + b)
-        / n;
-    let std = var.sqrt();
-    let nonzero = |s: f64| if s == 0.0 { 1.0 } else { s };
-    let (offset, scale) = match method {
-        Normalization::None => (0.0, 1.0),
-        Normalization::Zscore => (mean, nonzero(std)),
-        Normalization::Minmax => (min, nonzero(max - min)),
+        .fold(-0.0, |a, b| a + b);
+    let m = Moments {
+        count,
+        sum,
+        min,
+        max,
+        squares,
     };
-    Ok(ChannelStats {
-        channel: name.to_string(),
-        cells: count,
-        mean: Some(mean),
-        std: Some(std),
-        min: Some(min),
-        max: Some(max),
-        offset,
-        scale,
-    })
+    finish(method, name, m)
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Columns of mixed scale with invalid cells, a constant channel, an
+    /// all-invalid one and -0.0 cells, under a weight with gaps and
+    /// overlaps: every channel count from 1 to 9 (full and short groups).
+    #[test]
+    fn grouped_statistics_are_bit_identical_to_one_channel_at_a_time() {
+        let points = 5_003;
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let columns: Vec<GridColumn> = (0..9)
+            .map(|c| {
+                let (mut values, mut valid) = (Vec::new(), Vec::new());
+                for _ in 0..points {
+                    let r = next();
+                    let v = match c {
+                        3 => 7.25,
+                        5 => -0.0,
+                        _ => (r >> 11) as f64 / (1u64 << 53) as f64 * 10f64.powi(c - 4),
+                    };
+                    values.push(v);
+                    valid.push(c != 7 && r % 5 != 0);
+                }
+                GridColumn { values, valid }
+            })
+            .collect();
+        let weight: Vec<u64> = (0..points).map(|_| next() % 4).collect();
+        let names: Vec<String> = (0..9).map(|c| format!("c{c}")).collect();
+        for method in [
+            Normalization::None,
+            Normalization::Zscore,
+            Normalization::Minmax,
+        ] {
+            for k in 1..=9 {
+                let got = channels(method, &names[..k], &columns[..k], &weight);
+                assert_eq!(got.len(), k);
+                for (c, got) in got.into_iter().enumerate() {
+                    let want = channel(method, &names[c], &columns[c], &weight);
+                    match (got, want) {
+                        (Ok(g), Ok(w)) => {
+                            let bits = |s: &ChannelStats| {
+                                [s.mean, s.std, s.min, s.max, Some(s.offset), Some(s.scale)]
+                                    .map(|v| v.map(f64::to_bits))
+                            };
+                            assert_eq!(bits(&g), bits(&w), "{method:?} {k} channels, c{c}");
+                            assert_eq!(g, w);
+                        }
+                        (Err(g), Err(w)) => assert_eq!(g.to_string(), w.to_string()),
+                        (g, w) => panic!("c{c}: {g:?} vs {w:?}"),
+                    }
+                }
+            }
+        }
+    }
 }
