@@ -74,10 +74,30 @@ pub struct GridColumn {
     pub valid: Vec<bool>,
 }
 
+/// A point's value as the resampler reads it: an `f64`, or the raw bits of
+/// one (`u64`), so a decoded f64 column is read in place, not copied.
+pub trait Sample: Copy {
+    fn as_f64(self) -> f64;
+}
+
+impl Sample for f64 {
+    #[inline(always)]
+    fn as_f64(self) -> f64 {
+        self
+    }
+}
+
+impl Sample for u64 {
+    #[inline(always)]
+    fn as_f64(self) -> f64 {
+        f64::from_bits(self)
+    }
+}
+
 /// Resamples the points `(ts, values)` onto `axis` (see the invariants).
-pub fn resample(
+pub fn resample<S: Sample>(
     ts: &[i64],
-    values: &[f64],
+    values: &[S],
     axis: GridAxis,
     how: Resample,
     gap_ns: i64,
@@ -123,9 +143,9 @@ pub fn resample(
 /// one conversion and one division, in the same arithmetic as
 /// [`interpolate_at`], so the cells are bit-identical to it (tested). An
 /// axis with a step ≤ 0 (refused by the plan) leaves every cell missing.
-fn interpolate_segments(
+fn interpolate_segments<S: Sample>(
     ts: &[i64],
-    values: &[f64],
+    values: &[S],
     axis: GridAxis,
     how: Interpolation,
     gap_ns: i64,
@@ -147,10 +167,13 @@ fn interpolate_segments(
     let mut tk = axis.time(k);
     let gap = i128::from(gap_ns);
     for p in 0..n {
-        let (Some(&t0), Some(&v0)) = (ts.get(p), values.get(p)) else {
+        let (Some(&t0), Some(v0)) = (ts.get(p), values.get(p).map(|v| v.as_f64())) else {
             return;
         };
-        let next = ts.get(p + 1).copied().zip(values.get(p + 1).copied());
+        let next = ts
+            .get(p + 1)
+            .copied()
+            .zip(values.get(p + 1).map(|v| v.as_f64()));
         let (k0, tk0) = (k, tk);
         match next {
             Some((t1, _)) => {
@@ -244,13 +267,14 @@ fn interpolate_at(
 }
 
 /// The aggregate of a non-empty bucket.
-fn aggregate(bucket: &[f64], how: Aggregation) -> Option<f64> {
-    let first = *bucket.first()?;
+fn aggregate<S: Sample>(bucket: &[S], how: Aggregation) -> Option<f64> {
+    let first = bucket.first()?.as_f64();
+    let all = || bucket.iter().map(|v| v.as_f64());
     Some(match how {
-        Aggregation::Mean => bucket.iter().sum::<f64>() / bucket.len() as f64,
-        Aggregation::Min => bucket.iter().copied().fold(first, f64::min),
-        Aggregation::Max => bucket.iter().copied().fold(first, f64::max),
-        Aggregation::Last => *bucket.last()?,
+        Aggregation::Mean => all().sum::<f64>() / bucket.len() as f64,
+        Aggregation::Min => all().fold(first, f64::min),
+        Aggregation::Max => all().fold(first, f64::max),
+        Aggregation::Last => bucket.last()?.as_f64(),
     })
 }
 
@@ -352,7 +376,7 @@ mod tests {
 
     #[test]
     fn empty_and_mismatched_inputs_do_not_panic() {
-        let c = resample(
+        let c = resample::<f64>(
             &[],
             &[],
             AXIS,

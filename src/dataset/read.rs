@@ -139,11 +139,28 @@ pub(crate) fn read(
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .record(s.value_type, &cols, uses_of, plan, &report);
-            let (ts, values) = finite_view(&cols, s.value_type, &mut ts_buf, &mut values_buf);
+            // An f64 series with only finite values (the common case) is
+            // resampled from its decoded bits in place; any other is first
+            // converted, without its non-finite points (invariant 3).
+            let in_place = s.value_type == ValueType::F64 && all_finite(&cols.values);
+            let view = if in_place {
+                None
+            } else {
+                Some(finite_view(
+                    &cols,
+                    s.value_type,
+                    &mut ts_buf,
+                    &mut values_buf,
+                ))
+            };
             for i in channels_of {
                 if let Some(c) = plan.channels.get(i) {
                     let how = resample_of(c.method, s.value_type);
-                    out.push((i, resample(ts, values, axis, how, c.max_gap_ns)));
+                    let column = match view {
+                        None => resample(&cols.ts, &cols.values, axis, how, c.max_gap_ns),
+                        Some((ts, values)) => resample(ts, values, axis, how, c.max_gap_ns),
+                    };
+                    out.push((i, column));
                 }
             }
         }
@@ -312,6 +329,14 @@ fn method_name(m: Method, t: Option<ValueType>) -> &'static str {
     }
 }
 
+/// Whether every value of an f64 column (raw bits) is finite: its exponent
+/// is not all ones. A plain fold over the slice, which vectorises.
+fn all_finite(bits: &[u64]) -> bool {
+    const EXPONENT: u64 = 0x7ff0_0000_0000_0000;
+    bits.iter()
+        .fold(true, |ok, &b| ok & (b & EXPONENT != EXPONENT))
+}
+
 /// The finite points of `cols` as f64 (invariant 3), in reused buffers:
 /// when every value is finite (the common case) the timestamps are not
 /// copied.
@@ -357,4 +382,29 @@ fn finite_points(cols: &Columns, t: ValueType) -> (Vec<i64>, Vec<f64>) {
         }
     }
     (ts, values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::all_finite;
+
+    #[test]
+    fn all_finite_rejects_exactly_nan_and_infinities() {
+        let finite = [0.0, -0.0, 1.5, -2.0e300, f64::MIN_POSITIVE / 4.0, f64::MAX];
+        let bits: Vec<u64> = finite.iter().map(|v| v.to_bits()).collect();
+        assert!(all_finite(&bits));
+        assert!(all_finite(&[]));
+        let nan_payload = f64::from_bits(0x7ff0_0000_0000_0001);
+        for bad in [
+            f64::NAN,
+            -f64::NAN,
+            nan_payload,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            let mut with = bits.clone();
+            with.insert(3, bad.to_bits());
+            assert!(!all_finite(&with), "{bad:?}");
+        }
+    }
 }
