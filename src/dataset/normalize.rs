@@ -56,10 +56,12 @@ impl ChannelStats {
 }
 
 /// How many train windows cover each grid point with their own steps: +1
-/// where a window starts, −1 where it ends (wrapping, as u64), then summed
-/// in place, so one grid-sized array is all it allocates.
-fn train_coverage(points: usize, length: usize, windows: &[Window]) -> Vec<u64> {
-    let mut weight = vec![0u64; points + 1];
+/// where a window starts, −1 where it ends (wrapping), then summed in
+/// place, so one grid-sized array is all it allocates. A point is covered
+/// by at most `length` windows, and the plan bounds the grid far below
+/// 2^32 points, so `u32` holds every count (half the memory of `u64`).
+fn train_coverage(points: usize, length: usize, windows: &[Window]) -> Vec<u32> {
+    let mut weight = vec![0u32; points + 1];
     for w in windows.iter().filter(|w| w.split == Split::Train) {
         if let Some(d) = weight.get_mut(w.start) {
             *d = d.wrapping_add(1);
@@ -68,7 +70,7 @@ fn train_coverage(points: usize, length: usize, windows: &[Window]) -> Vec<u64> 
             *d = d.wrapping_sub(1);
         }
     }
-    let mut run = 0u64;
+    let mut run = 0u32;
     for d in &mut weight {
         run = run.wrapping_add(*d);
         *d = run;
@@ -134,7 +136,7 @@ fn channels(
     method: Normalization,
     names: &[String],
     cols: &[GridColumn],
-    weight: &[u64],
+    weight: &[u32],
 ) -> Vec<Result<ChannelStats>> {
     let mut out = Vec::with_capacity(names.len());
     for (names, cols) in names.chunks(LANES).zip(cols.chunks(LANES)) {
@@ -172,7 +174,7 @@ struct Moments {
 
 /// Both passes over a group of channels (see [`channels`]), each column at
 /// least as long as `weight`.
-fn group_moments(cols: [&GridColumn; LANES], weight: &[u64]) -> [Moments; LANES] {
+fn group_moments(cols: [&GridColumn; LANES], weight: &[u32]) -> [Moments; LANES] {
     let n = weight.len();
     let values = cols.map(|c| c.values.get(..n).unwrap_or_default());
     let valid = cols.map(|c| c.valid.get(..n).unwrap_or_default());
@@ -196,7 +198,7 @@ fn group_moments(cols: [&GridColumn; LANES], weight: &[u64]) -> [Moments; LANES]
         }
         for (m, (&v, &ok)) in m.iter_mut().zip([a, b, c, d]) {
             if ok {
-                m.count += w;
+                m.count += u64::from(w);
                 m.sum += w as f64 * v;
                 m.min = m.min.min(v);
                 m.max = m.max.max(v);
@@ -271,7 +273,7 @@ fn channel(
     method: Normalization,
     name: &str,
     col: &GridColumn,
-    weight: &[u64],
+    weight: &[u32],
 ) -> Result<ChannelStats> {
     let cells = || {
         weight
@@ -283,7 +285,7 @@ fn channel(
     let (mut count, mut sum) = (0u64, -0.0f64);
     let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
     for (w, v) in cells() {
-        count += w;
+        count += u64::from(w);
         sum += w as f64 * v;
         min = min.min(v);
         max = max.max(v);
@@ -336,7 +338,7 @@ mod tests {
                 GridColumn { values, valid }
             })
             .collect();
-        let weight: Vec<u64> = (0..points).map(|_| next() % 4).collect();
+        let weight: Vec<u32> = (0..points).map(|_| (next() % 4) as u32).collect();
         let names: Vec<String> = (0..9).map(|c| format!("c{c}")).collect();
         for method in [
             Normalization::None,

@@ -67,6 +67,8 @@ pub(crate) fn cut(
     let span = plan.span();
     let mut out = Cut::default();
     let last_start = plan.points.saturating_sub(span);
+    let starts = (last_start / plan.stride.max(1)).saturating_add(1);
+    out.windows.reserve_exact(starts);
     for start in (0..=last_start).step_by(plan.stride.max(1)) {
         let Some(split) = plan.split.of(start, span) else {
             out.unassigned += 1;
