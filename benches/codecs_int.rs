@@ -151,11 +151,26 @@ fn ts_shapes() -> Vec<(&'static str, Vec<i64>)> {
             t
         })
         .collect();
+    // The same rate spaced as SKAB's holes are: 12 to 28 values apart
+    // (almost never two in eight values).
+    let mut t = t0;
+    let mut next_hole = 20;
+    let spaced = (0..BLOCK_LEN)
+        .map(|i| {
+            let hole = i == next_hole;
+            if hole {
+                next_hole += 12 + (r() % 17) as usize;
+            }
+            t += if hole { 2 * SEC } else { SEC };
+            t
+        })
+        .collect();
     vec![
         ("regular_1s", regular),
         ("jitter_2ms", jitter),
         ("gaps_1h", gaps),
         ("holes_5pct", holes),
+        ("holes_spaced", spaced),
     ]
 }
 

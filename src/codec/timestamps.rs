@@ -288,6 +288,27 @@ mod tests {
                 round_trip(&ts);
             }
         }
+        // Many holes (filled chunk by chunk): one in twenty, some in
+        // adjacent or nearby slots (several in one chunk of eight), at both
+        // ends, and in a last partial chunk.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for n in [9usize, 63, 100, 1017, 1023, 1024] {
+            for crowd in [0usize, 3, 7] {
+                let mut t = 7 * SEC;
+                let ts: Vec<i64> = (0..n)
+                    .map(|i| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        let hole =
+                            i == 1 || i + 1 == n || x % 20 == 0 || (crowd > 0 && i % 50 < crowd);
+                        t += if hole { 2 * SEC } else { SEC };
+                        t
+                    })
+                    .collect();
+                round_trip(&ts);
+            }
+        }
         // Jitter plus an hour-long gap: the gap is an exception.
         let mut gap = jitter(1024, 9);
         for t in &mut gap[500..] {
@@ -363,6 +384,11 @@ mod tests {
                 0..1024
             ),
             prop::collection::vec(1u64..u64::MAX / 1024, 0..1024),
+            // A clock with holes: exceptions of a width-0 frame.
+            prop::collection::vec(
+                prop::sample::select(vec![5u64, 5, 5, 5, 5, 5, 5, 5, 10, 15]),
+                0..1024
+            ),
         ];
         (any::<i64>(), gaps).prop_map(|(t0, gaps)| {
             let mut t = t0;
