@@ -300,8 +300,10 @@ mod tests {
                         x ^= x << 13;
                         x ^= x >> 7;
                         x ^= x << 17;
-                        let hole =
-                            i == 1 || i + 1 == n || x % 20 == 0 || (crowd > 0 && i % 50 < crowd);
+                        let hole = i == 1
+                            || i + 1 == n
+                            || x.is_multiple_of(20)
+                            || (crowd > 0 && i % 50 < crowd);
                         t += if hole { 2 * SEC } else { SEC };
                         t
                     })
