@@ -442,7 +442,8 @@ fn unpack_tail<M: Map>(
 }
 
 /// Decodes the last group of the tail stream (fewer than 64 values) straight
-/// from its bytes, one value at a time. Padding the bytes to a whole group
+/// from its bytes: eight values per load for widths up to 8, else one value
+/// at a time. Padding the bytes to a whole group
 /// for [`unpack_group`] zeroed and copied 512 bytes and decoded 64 values
 /// for a few: in the SKAB decode profile that memset and copy were 3.5% of
 /// the time, mostly for the handful of frame exceptions a block carries.
