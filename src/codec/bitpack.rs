@@ -443,10 +443,10 @@ fn unpack_tail<M: Map>(
 
 /// Decodes the last group of the tail stream (fewer than 64 values) straight
 /// from its bytes: eight values per load for widths up to 8, else one value
-/// at a time. Padding the bytes to a whole group
-/// for [`unpack_group`] zeroed and copied 512 bytes and decoded 64 values
-/// for a few: in the SKAB decode profile that memset and copy were 3.5% of
-/// the time, mostly for the handful of frame exceptions a block carries.
+/// at a time. Padding the bytes to a whole group for [`unpack_group`] zeroed
+/// and copied 512 bytes and decoded 64 values for a few: in the SKAB decode
+/// profile that memset and copy were 3.5% of the time, mostly for the handful
+/// of frame exceptions a block carries.
 ///
 /// A value of up to 56 bits lies within the 8 bytes from its first byte, so
 /// while those 8 bytes are in the stream it costs one unaligned load; the

@@ -288,9 +288,9 @@ mod tests {
                 round_trip(&ts);
             }
         }
-        // Many holes (filled chunk by chunk): one in twenty, some in
-        // adjacent or nearby slots (several in one chunk of eight), at both
-        // ends, and in a last partial chunk.
+        // Many holes (more than eight exceptions, short runs between them):
+        // one in twenty, some in adjacent or nearby slots, at both ends, and
+        // past the last multiple of eight.
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         for n in [9usize, 63, 100, 1017, 1023, 1024] {
             for crowd in [0usize, 3, 7] {
