@@ -28,6 +28,7 @@
 
 use super::bitpack::{pack, packed_len, unpack_map, width_of, Ident, Lane, Map};
 use super::isa::vectorized;
+use super::prefix::prefix_sum_map;
 use super::varint::{put_varint, read_varint, unzigzag, varint_len, zigzag};
 use crate::bytes::{Cursor, DecodeError};
 
@@ -81,23 +82,27 @@ impl Frame {
         self.unpack_map(bytes, at, out, Ident::default())
     }
 
-    /// Reads a patched frame of deltas into `out` as their prefix sum from
-    /// `first` (`out[0] = first`; the delta at 0 is a placeholder).
-    pub fn unpack_prefix<T: Lane>(
+    /// Reads a patched frame of deltas into `out` as `map` of their prefix
+    /// sum from `first` (`out[0] = map(first)`; the delta at 0 is a
+    /// placeholder).
+    pub fn unpack_prefix<M: Map>(
         &self,
         c: &mut Cursor<'_>,
         first: i64,
-        out: &mut [T],
+        out: &mut [M::Out],
+        map: M,
     ) -> Result<(), DecodeError> {
         if self.width != 0 {
-            self.unpack_patched(c, out, Ident::<T>::default())?;
-            prefix_sum(first, out);
+            self.unpack_patched(c, out, Ident::<M::Out>::default())?;
+            prefix_sum_map(first, out, map);
             return Ok(());
         }
         let e = read_patch_count(c, out.len(), 0)?;
         let n = out.len();
         let (min, gcd) = (self.min, self.gcd as i64);
-        Patches::read(c, e, n, 0, |p| p.prefix_linear(first, min, gcd, out))
+        Patches::read(c, e, n, 0, |p| p.prefix_linear(first, min, gcd, out))?;
+        map.map_in_place(out);
+        Ok(())
     }
 
     /// Reads the values of a patched frame with this header into `out` as
@@ -144,7 +149,9 @@ impl Frame {
 /// A plain loop is one chain of dependent adds, a cycle a value. Here each
 /// group of eight is scanned on its own in three shift-and-add steps (vector
 /// shuffles, no dependence between groups), and only the running total, one
-/// scalar add a group, is carried from group to group.
+/// scalar add a group, is carried from group to group. LLVM compiles the
+/// in-register shifts to scalar adds all the same, so decoders call
+/// [`super::prefix::prefix_sum_map`], which runs this only below AVX-512.
 #[inline(never)]
 pub(crate) fn prefix_sum<T: Lane>(first: i64, out: &mut [T]) {
     vectorized!(prefix_sum_body(first, out))

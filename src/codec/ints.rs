@@ -32,7 +32,9 @@
 //!
 //! Measured (`benches/codecs_int.rs`, busy 2-core VM): decode 3-4 G values/s for
 //! FOR blocks (with or without a divisor), 1.6 G/s for delta blocks (the prefix
-//! sum is a serial add), 1.1 G/s for dictionaries (a scalar gather), 1.3-1.7 G/s
+//! sum is a serial add; 3.5 G/s since the AVX-512 scan of `prefix`:
+//! `delta_walk` 325 → 291 ns on the Xeon VM, 2026-12-05), 1.1 G/s for
+//! dictionaries (a scalar gather; since vectorised, see `permute`), 1.3-1.7 G/s
 //! over all SKAB sensor columns as decimal ints; encode 40-90 M values/s. Size on
 //! those columns: 390,305 bytes against pco's 389,442 on the same 1,024-value
 //! blocks (+0.2%): pco's entropy coding wins 1-5% on noisy columns, the divisor,
@@ -281,12 +283,11 @@ pub(crate) fn decode_map<M: Map>(
     Ok(())
 }
 
-/// Deltas are summed as raw words in `out`, then mapped in place.
+/// Deltas are unpacked as raw words in `out`, then summed and mapped in
+/// one pass.
 fn decode_delta<M: Map>(c: &mut Cursor<'_>, out: &mut [M::Out], map: M) -> Result<(), DecodeError> {
     let first = unzigzag(read_varint(c)?);
-    Frame::read(c)?.unpack_prefix(c, first, out)?;
-    map.map_in_place(out);
-    Ok(())
+    Frame::read(c)?.unpack_prefix(c, first, out, map)
 }
 
 /// The k entries are mapped once; indices are parked in `out`, then replaced

@@ -28,6 +28,7 @@ pub mod isa;
 pub mod lossy;
 pub mod pco_block;
 pub mod permute;
+pub(crate) mod prefix;
 pub mod rle;
 pub mod timestamps;
 pub mod varint;
