@@ -59,6 +59,9 @@ pub mod verify;
 pub mod vfs;
 pub mod wal;
 
+#[cfg(test)]
+mod test_rng;
+
 pub use catalog::Selector;
 pub use engine::{Engine, Options, RecoveryReport, Tenant, TenantStats, WriteReceipt};
 pub use error::{CorruptionKind, Error, Result};

@@ -580,18 +580,14 @@ fn pack_stream(values: &[u64], width: usize, out: &mut Vec<u8>) {
 mod tests {
     use super::*;
     use crate::codec::isa::{with_level, Level};
+    use crate::test_rng::XorShift;
     use proptest::prelude::*;
 
     /// Deterministic pseudo-random values below `2^width`.
     fn values(n: usize, width: u32, seed: u64) -> Vec<u64> {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut r = XorShift::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x & mask(width as usize)
-            })
+            .map(|_| r.next_u64() & mask(width as usize))
             .collect()
     }
 

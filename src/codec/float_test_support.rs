@@ -40,13 +40,11 @@ pub fn special_bits() -> Vec<u64> {
 
 /// A deterministic random walk of `n` decimals with `k` digits after the point.
 pub fn decimal_walk(seed: u64, n: usize, k: i32) -> Vec<u64> {
-    let mut x = seed | 1;
+    let mut rng = crate::test_rng::XorShift::new(seed | 1);
     let mut level: i64 = (seed % 100_000) as i64;
     (0..n)
         .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = rng.next_u64();
             level += (x % 201) as i64 - 100;
             (level as f64 / 10f64.powi(k)).to_bits()
         })

@@ -686,16 +686,9 @@ mod tests {
 
     #[test]
     fn prefix_sum_equals_the_serial_sum() {
-        let mut x = 0x1234_5678_9abc_def1u64;
+        let mut rng = crate::test_rng::XorShift::new(0x1234_5678_9abc_def1);
         for n in (0..80).chain([255, 256, 257, 1023, 1024]) {
-            let d: Vec<i64> = (0..n)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    x as i64
-                })
-                .collect();
+            let d: Vec<i64> = (0..n).map(|_| rng.next_u64() as i64).collect();
             let first = -(n as i64) * 977;
             let mut want = d.clone();
             let mut acc = first;

@@ -114,19 +114,15 @@ mod avx512 {
 #[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use crate::test_rng::XorShift;
 
     /// Every table size, every tail length, good and bad indices: the
     /// AVX-512 path (where the CPU has it) returns exactly what the scalar
     /// loop returns.
     #[test]
     fn permute_and_scalar_paths_agree() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = XorShift::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = move || rng.next_u64();
         for k in 1..=MAX_TABLE {
             let table: [u64; MAX_TABLE] = std::array::from_fn(|_| next());
             for n in [0usize, 1, 7, 8, 9, 63, 1000, 1024] {

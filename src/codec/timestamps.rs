@@ -292,15 +292,13 @@ mod tests {
         // Many holes (more than eight exceptions, short runs between them):
         // one in twenty, some in adjacent or nearby slots, at both ends, and
         // past the last multiple of eight.
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rng = crate::test_rng::XorShift::new(0x9e37_79b9_7f4a_7c15);
         for n in [9usize, 63, 100, 1017, 1023, 1024] {
             for crowd in [0usize, 3, 7] {
                 let mut t = 7 * SEC;
                 let ts: Vec<i64> = (0..n)
                     .map(|i| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
+                        let x = rng.next_u64();
                         let hole = i == 1
                             || i + 1 == n
                             || x.is_multiple_of(20)

@@ -315,13 +315,8 @@ mod tests {
     #[test]
     fn grouped_statistics_are_bit_identical_to_one_channel_at_a_time() {
         let points = 5_003;
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = crate::test_rng::XorShift::new(0x2545_f491_4f6c_dd1d);
+        let mut next = move || rng.next_u64();
         let columns: Vec<GridColumn> = (0..9)
             .map(|c| {
                 let (mut values, mut valid) = (Vec::new(), Vec::new());

@@ -149,13 +149,8 @@ mod tests {
     #[test]
     fn missing_prefix_counts_every_invalid_cell_before_k() {
         let points = 3 * 4096 + 17;
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut flip = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            !x.is_multiple_of(3)
-        };
+        let mut rng = crate::test_rng::XorShift::new(0x9e37_79b9_7f4a_7c15);
+        let mut flip = || !rng.next_u64().is_multiple_of(3);
         let columns: Vec<GridColumn> = [points, points, 5000]
             .iter()
             .map(|&n| {
